@@ -1,0 +1,54 @@
+"""One settings class, read at the entry points (CLI, app factory); library code gets values passed in."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TAXBOT_", env_file=".env", extra="ignore")
+
+    # where everything the product builds lives (database, index versions, trained models, logs)
+    data_dir: Path = Field(default=PROJECT_ROOT / "var", description="Workspace for the store, index and models")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite file in data_dir")
+    content_dir: Path = Field(
+        default=PROJECT_ROOT / "knowledge_base" / "content", description="Shipped default knowledge base"
+    )
+    embedding_model: str = Field(
+        default="", description="sentence-transformers model name or local path; empty = the model trained by `taxbot kb train-model`"
+    )
+    index_kind: str = Field(default="flat", description="FAISS index kind: flat, hnsw or ivf")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    rasa_host: str = "127.0.0.1"
+    rasa_port: int = 5005
+    rasa_url: str = Field(default="", description="Base URL of the Rasa server; empty = http://rasa_host:rasa_port")
+    rasa_timeout: float = 30.0
+    rasa_venv: Path = Field(default=PROJECT_ROOT / ".venv-rasa", description="Rasa's own virtual environment")
+    bot_dir: Path = PROJECT_ROOT / "bot"
+    max_message_chars: int = 2000
+    log_level: str = "INFO"
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir / 'taxbot.sqlite3'}"
+
+    @property
+    def resolved_rasa_url(self) -> str:
+        return (self.rasa_url or f"http://{self.rasa_host}:{self.rasa_port}").rstrip("/")
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
