@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     embedding_model: str = Field(
         default="", description="sentence-transformers model name or local path; empty = the model trained by `taxbot kb train-model`"
     )
+    models_dir: Path = Field(
+        default=PROJECT_ROOT / "var" / "models", description="Trained models (embedding, Rasa); shared by workspaces"
+    )
     index_kind: str = Field(default="flat", description="FAISS index kind: flat, hnsw or ivf")
 
     host: str = "127.0.0.1"
@@ -45,8 +48,8 @@ class Settings(BaseSettings):
         return (self.rasa_url or f"http://{self.rasa_host}:{self.rasa_port}").rstrip("/")
 
     @property
-    def models_dir(self) -> Path:
-        return self.data_dir / "models"
+    def resolved_embedding_model(self) -> str:
+        return self.embedding_model or str(self.models_dir / "tax-embedding")
 
 
 @lru_cache
