@@ -86,7 +86,9 @@ class Document:
     def in_force(self, as_of: date) -> bool:
         """Whether this text applied on ``as_of``.
 
-        A repealed or replaced text whose end date is unknown is never treated as current.
+        A repealed text whose end date is unknown is never treated as current. An amended text
+        (已修改) without a known end date is amended in part and still applies; one replaced by a newer
+        version gets ``expires`` from its successor (``knowledge_base.linking.link_repeals``).
         """
         if self.withdrawn:
             return False
@@ -94,7 +96,7 @@ class Document:
             return False
         if self.expires is not None:
             return as_of < self.expires
-        return self.status not in (DocStatus.REPEALED, DocStatus.AMENDED)
+        return self.status != DocStatus.REPEALED
 
 
 @dataclass(frozen=True)
