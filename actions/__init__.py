@@ -1,1 +1,6 @@
-"""actions package."""
+"""Custom Rasa actions, executed in-process by the app's POST /webhook (rasa-sdk's ActionExecutor)."""
+
+from actions.registry import build_actions
+from actions.search import ActionSearchKb
+
+__all__ = ["ActionSearchKb", "build_actions"]

@@ -15,16 +15,20 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="TAXBOT_", env_file=".env", extra="ignore")
 
     # where everything the product builds lives (database, index versions, trained models, logs)
-    data_dir: Path = Field(default=PROJECT_ROOT / "var", description="Workspace for the store, index and models")
+    data_dir: Path = Field(
+        default=PROJECT_ROOT / "var", description="Workspace for the store, index and models"
+    )
     database_url: str = Field(default="", description="SQLAlchemy URL; empty = SQLite file in data_dir")
     content_dir: Path = Field(
         default=PROJECT_ROOT / "knowledge_base" / "content", description="Shipped default knowledge base"
     )
     embedding_model: str = Field(
-        default="", description="sentence-transformers model name or local path; empty = the model trained by `taxbot kb train-model`"
+        default="",
+        description="sentence-transformers model name or local path; empty = models_dir/tax-embedding",
     )
     models_dir: Path = Field(
-        default=PROJECT_ROOT / "var" / "models", description="Trained models (embedding, Rasa); shared by workspaces"
+        default=PROJECT_ROOT / "var" / "models",
+        description="Trained models (embedding, Rasa); shared by workspaces",
     )
     index_kind: str = Field(default="flat", description="FAISS index kind: flat, hnsw or ivf")
 
@@ -32,7 +36,9 @@ class Settings(BaseSettings):
     port: int = 8000
     rasa_host: str = "127.0.0.1"
     rasa_port: int = 5005
-    rasa_url: str = Field(default="", description="Base URL of the Rasa server; empty = http://rasa_host:rasa_port")
+    rasa_url: str = Field(
+        default="", description="Base URL of the Rasa server; empty = http://rasa_host:rasa_port"
+    )
     rasa_timeout: float = 30.0
     rasa_venv: Path = Field(default=PROJECT_ROOT / ".venv-rasa", description="Rasa's own virtual environment")
     bot_dir: Path = PROJECT_ROOT / "bot"

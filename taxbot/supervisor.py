@@ -1,0 +1,185 @@
+"""Child processes (Rasa, the app) in their own process groups: start, wait until healthy, stop cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from taxbot.bot_model import rasa_env, rasa_executable
+from taxbot.errors import TaxbotError
+from taxbot.settings import PROJECT_ROOT, Settings
+
+HealthCheck = Callable[[], bool]
+WaitHook = Callable[["ManagedProcess", float], None]
+
+
+class ProcessFailed(TaxbotError):
+    """A child exited or did not become healthy; the message ends with its log tail."""
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        text = path.read_bytes()[-20000:].decode("utf-8", "replace")
+    except OSError:
+        return "(no log)"
+    rows = [row for row in text.replace("\r", "\n").splitlines() if row.strip()]
+    return "\n".join(rows[-lines:])
+
+
+def http_ok(url: str, predicate: Callable[[httpx.Response], bool] | None = None) -> HealthCheck:
+    """A health check: ``url`` answers 200 (and ``predicate`` holds)."""
+
+    def check() -> bool:
+        try:
+            response = httpx.get(url, timeout=2.0)
+        except httpx.HTTPError:
+            return False
+        return response.status_code == 200 and (predicate is None or predicate(response))
+
+    return check
+
+
+def rasa_model_loaded(response: httpx.Response) -> bool:
+    try:
+        return bool(response.json().get("model_file"))
+    except ValueError:
+        return False
+
+
+@dataclass
+class ManagedProcess:
+    name: str
+    argv: Sequence[str]
+    log_file: Path
+    healthy: HealthCheck
+    env: dict[str, str] | None = None
+    cwd: Path | None = None
+    proc: subprocess.Popen | None = field(default=None, repr=False)
+
+    def start(self) -> None:
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_file.open("wb") as log:
+            self.proc = subprocess.Popen(
+                list(self.argv), cwd=self.cwd, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL, start_new_session=True,  # own process group: stopped as a whole
+            )  # fmt: skip
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def failure(self, what: str) -> ProcessFailed:
+        return ProcessFailed(f"{self.name} {what}; last lines of {self.log_file}:\n{log_tail(self.log_file)}")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+            try:
+                os.killpg(self.proc.pid, sig)
+            except ProcessLookupError:
+                return
+            try:
+                self.proc.wait(timeout=wait)
+                return
+            except subprocess.TimeoutExpired:
+                continue
+
+
+class Supervisor:
+    """Starts processes in order, waits for each to be healthy, stops them in reverse order."""
+
+    def __init__(self, processes: Sequence[ManagedProcess]) -> None:
+        self.processes = list(processes)
+
+    def start(self, *, timeout: float, on_wait: WaitHook | None = None) -> None:
+        try:
+            for process in self.processes:
+                process.start()
+            for process in self.processes:
+                self._wait_healthy(process, timeout, on_wait)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_healthy(self, process: ManagedProcess, timeout: float, on_wait: WaitHook | None) -> None:
+        started = time.monotonic()
+        while True:
+            if not process.running:
+                code = process.proc.returncode if process.proc else None
+                raise process.failure(f"exited during startup (exit code {code})")
+            if process.healthy():
+                return
+            elapsed = time.monotonic() - started
+            if elapsed > timeout:
+                raise process.failure(f"was not healthy after {timeout:.0f} s")
+            if on_wait:
+                on_wait(process, elapsed)
+            time.sleep(0.5)
+
+    def first_exited(self) -> ManagedProcess | None:
+        return next((p for p in self.processes if not p.running), None)
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            process.stop()
+
+
+# --- the product's two processes -------------------------------------------------------------------
+
+
+def client_url(host: str, port: int) -> str:
+    """A URL to reach a server bound to ``host`` (a wildcard bind is reached on 127.0.0.1)."""
+    return f"http://{'127.0.0.1' if host in ('0.0.0.0', '::', '') else host}:{port}"
+
+
+def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
+    """Generated endpoints (action server = this app's /webhook) and credentials (REST channel) files."""
+    run_dir = settings.data_dir / "run"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    endpoints = run_dir / "endpoints.yml"
+    action_url = f"{client_url(settings.host, settings.port)}/webhook"
+    endpoints.write_text(f'# generated by `taxbot serve`\naction_endpoint:\n  url: "{action_url}"\n')
+    credentials = run_dir / "credentials.yml"
+    credentials.write_text("# generated by `taxbot serve`\nrest: {}\n")
+    return endpoints, credentials
+
+
+def rasa_process(settings: Settings, model_file: Path) -> ManagedProcess:
+    endpoints, credentials = write_rasa_config(settings)
+    argv = [
+        str(rasa_executable(settings)), "run", "--enable-api", "--model", str(model_file),
+        "--endpoints", str(endpoints), "--credentials", str(credentials),
+        "--port", str(settings.rasa_port), "-i", settings.rasa_host,
+    ]  # fmt: skip
+    status = f"{client_url(settings.rasa_host, settings.rasa_port)}/status"
+    return ManagedProcess(
+        name="Rasa", argv=argv, log_file=settings.data_dir / "logs" / "rasa.log",
+        healthy=http_ok(status, rasa_model_loaded), env=rasa_env(settings), cwd=PROJECT_ROOT,
+    )  # fmt: skip
+
+
+def app_process(settings: Settings, env: dict[str, str] | None = None) -> ManagedProcess:
+    argv = [
+        sys.executable, "-m", "uvicorn", "taxbot.app:create_app", "--factory",
+        "--host", settings.host, "--port", str(settings.port), "--log-level", settings.log_level.lower(),
+    ]  # fmt: skip
+    child_env = dict(os.environ if env is None else env)
+    child_env.update(
+        TAXBOT_DATA_DIR=str(settings.data_dir), TAXBOT_MODELS_DIR=str(settings.models_dir),
+        TAXBOT_HOST=settings.host, TAXBOT_PORT=str(settings.port),
+        TAXBOT_RASA_HOST=settings.rasa_host, TAXBOT_RASA_PORT=str(settings.rasa_port),
+    )  # fmt: skip
+    health = f"{client_url(settings.host, settings.port)}/healthz"
+    return ManagedProcess(
+        name="App", argv=argv, log_file=settings.data_dir / "logs" / "app.log",
+        healthy=http_ok(health), env=child_env, cwd=PROJECT_ROOT,
+    )  # fmt: skip
