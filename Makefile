@@ -12,7 +12,7 @@ TAXBOT := $(VENV)/bin/taxbot
 APP_STAMP := .stamps/app-venv-$(shell sha256sum pyproject.toml | cut -c1-16)
 RASA_STAMP := .stamps/rasa-venv-$(shell sha256sum bot/requirements-rasa.txt | cut -c1-16)
 
-.PHONY: help venv venv-rasa model kb bot-model run test lint clean distclean
+.PHONY: help venv venv-rasa model kb bot-model browser run test lint clean distclean
 
 help:
 	@echo "make run        set up everything and run the product (Rasa + app) on the shipped knowledge base"
@@ -51,9 +51,14 @@ run: venv venv-rasa model kb bot-model
 lint: venv
 	$(VENV)/bin/ruff check .
 
-test: venv venv-rasa model bot-model
+test: venv venv-rasa model bot-model browser
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
+
+# headless Chromium (Debian's) for the browser tests; CJK font so screenshots show Chinese text
+browser:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || ! fc-list 2>/dev/null | grep -qi wenquanyi; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei; fi
 
 clean:
 	rm -rf var .stamps .pytest_cache .ruff_cache .benchmarks test-artifacts .rasa

@@ -10,9 +10,11 @@ from contextlib import asynccontextmanager
 from datetime import date
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from rasa_sdk.executor import ActionExecutor
 
 from actions import build_actions
+from channels import web
 from channels.routes import router as channels_router
 from knowledge_base.models import SearchHit
 from taxbot import __version__
@@ -93,6 +95,16 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
     app.include_router(chat.router)
     app.include_router(webhook.router)
     app.include_router(channels_router)
+    app.include_router(web.router)
+    # the widget runs on other (government) sites and calls /api/chat and /api/regions cross-origin;
+    # it sends no cookies or credentials (the sender id is in the body)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=["*"],
+        allow_methods=["GET", "POST"],
+        allow_headers=["Content-Type"],
+        max_age=600,
+    )
     if importlib.util.find_spec("taxbot.routes.kb") is not None:
         from taxbot.routes.kb import router as kb_router
 
