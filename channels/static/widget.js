@@ -148,7 +148,9 @@
     }
     const node = el("div", { class: "tx-msg tx-msg-bot", "data-index": String(index) }, sr("智能咨询："));
     if (entry.text) node.append(el("div", { class: "tx-bubble", text: entry.text }));
-    if (entry.image) node.append(el("a", { class: "tx-link", href: entry.image, target: "_blank", rel: "noopener", text: "查看图片" }));
+    if (/^https?:\/\//i.test(entry.image || "")) {
+      node.append(el("a", { class: "tx-link", href: entry.image, target: "_blank", rel: "noopener", text: "查看图片" }));
+    }
     if (entry.buttons && entry.buttons.length) {
       const group = el("div", { class: "tx-buttons", role: "group", "aria-label": "可选回复" });
       entry.buttons.forEach((b, i) => group.append(el("button", { type: "button", class: "tx-choice", text: b.title,
@@ -173,8 +175,13 @@
   function scrollDown() { log.scrollTop = log.scrollHeight; }
   function append(entry, persist) {
     if (persist !== false) { state.history.push(entry); save(); }
-    log.append(render(entry, persist === false ? -1 : state.history.length - 1));
+    const node = render(entry, persist === false ? -1 : state.history.length - 1);
+    log.append(node);
     scrollDown();
+    return node;
+  }
+  function showFromTop(node) {  // a long answer is read from its start, not its end
+    if (log.scrollHeight - node.offsetTop > log.clientHeight) log.scrollTop = node.offsetTop - 8;
   }
 
   // ---- talking to the API ----
@@ -229,7 +236,7 @@
         await deliver(informRegion(state.region), true);
       }
       await deliver(message, quiet);
-    }).finally(() => {
+    }).catch(() => append({ who: "error", text: "出现意外错误，请重试。" }, false)).finally(() => {
       pending -= 1;
       typing.hidden = pending === 0;
     });
@@ -241,7 +248,8 @@
     if (message.startsWith("/inform_region")) { state.regionSent = state.region; save(); }
     const entries = toEntries(result.messages);
     if (!entries.length && !quiet) append({ who: "note", text: "暂未收到答复，您可以换个说法再问，或点击“转人工”。" }, false);
-    entries.forEach((e) => append(e));
+    const nodes = entries.map((e) => append(e));
+    if (nodes.length) showFromTop(nodes[0]);
   }
   function informRegion(region) { return "/inform_region" + JSON.stringify({ region: region || NATIONAL }); }
 

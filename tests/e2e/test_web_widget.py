@@ -7,9 +7,10 @@ Screenshots of every step go to test-artifacts/web/.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -66,17 +67,14 @@ def browser(tmp_path_factory) -> Iterator[WebDriver]:
     driver.quit()
 
 
-@pytest.fixture
-def shot(request) -> Callable[[WebDriver, str], None]:
-    """shot(driver, step): a PNG of the viewport in test-artifacts/web/<test>-<step>.png."""
+def shot(driver: WebDriver, step: str) -> None:
+    """A PNG of the viewport: test-artifacts/web/<test>-<step>.png."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-
-    def take(driver: WebDriver, step: str) -> None:
-        driver.save_screenshot(str(ARTIFACTS / f"{request.node.name}-{step}.png"))
-
-    return take
+    test = os.environ["PYTEST_CURRENT_TEST"].split("::")[-1].split(" ")[0]
+    driver.save_screenshot(str(ARTIFACTS / f"{test}-{step}.png"))
 
 
+HOSTILE = "<img src=x onerror=alert(1)>"
 UNAVAILABLE = "智能咨询暂时不可用，请稍后再试或拨打12366纳税缴费服务热线。"
 OLD_RULE = {
     "doc_id": "old<1>", "title": "某市<旧>规定", "doc_number": "京税发〔2019〕1号", "article": "第一条",
@@ -90,16 +88,17 @@ BUTTONS = [
 
 def canned(message: str, sender: str) -> tuple[int, object]:
     """A fake bot core's answer to ``message``, as `POST /api/chat` gives it (Rasa REST JSON or an error)."""
-    if message == "服务不可用":
-        return 503, {"detail": UNAVAILABLE}
-    if message == "空消息":
-        return 422, {"detail": "消息不能为空：请输入您要咨询的问题。"}
-    if message == "我要选类型":
-        return 200, [{"recipient_id": sender, "text": "请选择纳税人类型：", "buttons": BUTTONS}]
-    if message.startswith("<img"):
-        custom = {"citations": [OLD_RULE], "answer_kind": "article"}
-        return 200, [{"recipient_id": sender, "text": message}, {"recipient_id": sender, "custom": custom}]
-    return 200, [{"recipient_id": sender, "text": "收到。"}]
+    custom = {"citations": [OLD_RULE], "answer_kind": "article"}
+    answers: dict[str, tuple[int, object]] = {
+        "服务不可用": (503, {"detail": UNAVAILABLE}),
+        "空消息": (422, {"detail": "消息不能为空：请输入您要咨询的问题。"}),
+        "我要选类型": (200, [{"recipient_id": sender, "text": "请选择纳税人类型：", "buttons": BUTTONS}]),
+        HOSTILE: (
+            200,
+            [{"recipient_id": sender, "text": HOSTILE}, {"recipient_id": sender, "custom": custom}],
+        ),
+    }
+    return answers.get(message, (200, [{"recipient_id": sender, "text": "收到。"}]))
 
 
 class SiteHandler(SimpleHTTPRequestHandler):
@@ -108,7 +107,10 @@ class SiteHandler(SimpleHTTPRequestHandler):
     received: ClassVar[list[str]] = []
     extensions_map: ClassVar[dict[str, str]] = {
         **SimpleHTTPRequestHandler.extensions_map,
-        **{ext: f"{kind}; charset=utf-8" for ext, kind in [(".js", "text/javascript"), (".css", "text/css")]},
+        **{
+            ext: f"{kind}; charset=utf-8"
+            for ext, kind in [(".js", "text/javascript"), (".css", "text/css"), (".html", "text/html")]
+        },
     }
 
     def log_message(self, *args: object) -> None:
@@ -183,7 +185,7 @@ def console_has(driver: WebDriver, text: str) -> bool:
     return any(text in entry.get("message", "") for entry in driver.get_log("browser"))
 
 
-def test_taxpayer_asks_reads_the_regulation_gives_feedback_and_comes_back(stack, browser, shot):
+def test_taxpayer_asks_reads_the_regulation_gives_feedback_and_comes_back(stack, browser):
     browser.get(stack.base_url + "/")
     assert browser.title == "12366 智能咨询"
     assert browser.find_element(By.TAG_NAME, "h1").text == "12366 智能咨询"
@@ -270,7 +272,7 @@ def test_taxpayer_asks_reads_the_regulation_gives_feedback_and_comes_back(stack,
     assert not console_has(browser, QUESTION), "the page logged the taxpayer's message"
 
 
-def test_mobile_home_page_fits_390px_and_hot_questions_ask(stack, tmp_path, shot):
+def test_mobile_home_page_fits_390px_and_hot_questions_ask(stack, tmp_path):
     driver = open_browser(tmp_path / "profile", mobile=True)
     try:
         driver.get(stack.base_url + "/")
@@ -291,7 +293,7 @@ def test_mobile_home_page_fits_390px_and_hot_questions_ask(stack, tmp_path, shot
         driver.quit()
 
 
-def test_widget_embedded_in_another_site_chats_across_origins(stack, browser, tmp_path, shot):
+def test_widget_embedded_in_another_site_chats_across_origins(stack, browser, tmp_path):
     page = (
         '<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>某市税务局</title></head>'
         "<body><h1>某市税务局网站</h1><p>政务公开 · 办税服务</p>"
@@ -321,20 +323,24 @@ def test_widget_embedded_in_another_site_chats_across_origins(stack, browser, tm
         assert browser.switch_to.active_element == launcher
 
 
-def test_widget_renders_buttons_errors_and_hostile_text(browser, tmp_path, shot):
+def test_widget_renders_buttons_errors_and_hostile_text(browser, tmp_path):
     """The real widget against a fake chat API on the page's own origin."""
     for name in ("widget.js", "widget.css"):
         shutil.copy(REPO_ROOT / "channels" / "static" / name, tmp_path / name)
     (tmp_path / "api").mkdir()
     regions = {"national": "全国", "groups": [{"label": "计划单列市", "regions": ["深圳市", "厦门市"]}]}
     (tmp_path / "api" / "regions").write_text(json.dumps(regions, ensure_ascii=False), encoding="utf-8")
-    page = '<!doctype html><html lang="zh-CN"><body><script src="/widget.js" defer></script></body></html>'
+    page = '<!doctype html><body><script src="/widget.js" data-region="厦门市" defer></script></body>'
     (tmp_path / "embed.html").write_text(page, encoding="utf-8")
     SiteHandler.received.clear()
     with static_site(tmp_path) as site:
         browser.get(site + "/embed.html")
         browser.find_element(By.CSS_SELECTOR, ".tx-launcher").click()
         ask(browser, "我要选类型")
+        assert SiteHandler.received == [
+            '/inform_region{"region":"厦门市"}',
+            "我要选类型",
+        ]  # data-region told first
         buttons = messages(browser)[-1].find_elements(By.CSS_SELECTOR, ".tx-choice")
         assert [b.text for b in buttons] == ["小规模纳税人", "一般纳税人"]
         before = replies(browser)
@@ -347,9 +353,9 @@ def test_widget_renders_buttons_errors_and_hostile_text(browser, tmp_path, shot)
         assert not any(b.is_enabled() for b in chosen)
         shot(browser, "1-buttons")
 
-        ask(browser, "<img src=x onerror=alert(1)>")
+        ask(browser, HOSTILE)
         hostile = messages(browser)[-1]
-        assert "<img src=x onerror=alert(1)>" in hostile.text
+        assert HOSTILE in hostile.text
         assert not hostile.find_elements(By.TAG_NAME, "img")
         local = hostile.find_element(By.CSS_SELECTOR, ".tx-cite")
         assert "地方：北京市" in local.text and "已废止" in local.text
