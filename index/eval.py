@@ -17,24 +17,12 @@ from pathlib import Path
 import numpy as np
 
 from index.hybrid import HybridRetriever
+from index.ranking import normalise_title
 from knowledge_base.models import Document
+from knowledge_base.numerals import cn_to_int
 from taxbot.errors import ConfigError
 
 MODES = ("bm25", "dense", "hybrid")
-_CN = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
 
 
 @dataclass(frozen=True)
@@ -46,37 +34,20 @@ class EvalQuestion:
     cited: tuple[dict, ...]
 
 
-def _cn_number(text: str) -> str:
-    if all(ch in _CN for ch in text):
-        return "".join(str(_CN[ch]) for ch in text)
-    total, current = 0, 0
-    for ch in text:
-        if ch in _CN:
-            current = _CN[ch]
-        else:
-            total += (current or 1) * {"十": 10, "百": 100, "千": 1000}[ch]
-            current = 0
-    return str(total + current)
-
-
 def eval_doc_number(text: str) -> str:
+    """The eval README's 文号 rule exactly (stricter than the ranking's own normalisation)."""
     s = re.sub(r"\s+", "", text or "").replace("中华人民共和国", "").replace("国令", "国务院令")
     s = s.translate(str.maketrans("〔〕［］【】", "[][][]"))
-    return re.sub(r"(?<=第)[零〇一二两三四五六七八九十百千]+(?=号)", lambda m: _cn_number(m.group()), s)
-
-
-def eval_title(text: str) -> str:
-    s = re.sub(r"[\s《》〈〉<>]+", "", text or "").replace("（", "(").replace("）", ")")
-    return s.removeprefix("中华人民共和国")
+    return re.sub(r"(?<=第)[零〇一二两三四五六七八九十百千]+(?=号)", lambda m: str(cn_to_int(m.group())), s)
 
 
 def is_hit(doc: Document, cited: Iterable[dict]) -> bool:
     numbers = {eval_doc_number(n) for n in (doc.doc_number, *doc.doc_number_aliases) if n}
-    title = eval_title(doc.title)
+    title = normalise_title(doc.title)
     for c in cited:
         if c.get("doc_number") and eval_doc_number(c["doc_number"]) in numbers:
             return True
-        if c.get("title") and eval_title(c["title"]) == title:
+        if c.get("title") and normalise_title(c["title"]) == title:
             return True
     return False
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from knowledge_base.models import DocType, Document
+from knowledge_base.numerals import cn_to_int
 
 # weight of a document's rank in the legal hierarchy (法律 > 行政法规 > 部门规章 > 规范性文件)
 HIERARCHY: dict[str, float] = {
@@ -74,35 +75,7 @@ TAX_HINTS: dict[str, tuple[str, ...]] = {
 
 CROSS_CUTTING = ("征收管理", "发票")
 
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
 _CN_NUMBER = re.compile(r"[零〇一二两三四五六七八九十百千]+")
-
-
-def _cn_to_int(text: str) -> int:
-    if all(ch in _CN_DIGITS for ch in text):
-        return int("".join(str(_CN_DIGITS[ch]) for ch in text))
-    total, current = 0, 0
-    for ch in text:
-        if ch in _CN_DIGITS:
-            current = _CN_DIGITS[ch]
-        else:
-            unit = {"十": 10, "百": 100, "千": 1000}[ch]
-            total += (current or 1) * unit
-            current = 0
-    return total + current
 
 
 def normalise_doc_number(text: str) -> str:
@@ -113,7 +86,7 @@ def normalise_doc_number(text: str) -> str:
     for a in "〕]］)）】":
         s = s.replace(a, "]")
     s = s.replace("国令", "国务院令").replace("國", "国")
-    s = _CN_NUMBER.sub(lambda m: str(_cn_to_int(m.group())), s)
+    s = _CN_NUMBER.sub(lambda m: str(cn_to_int(m.group())), s)
     return s.replace("第", "")
 
 

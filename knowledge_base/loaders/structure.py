@@ -12,23 +12,7 @@ import re
 from collections.abc import Sequence
 
 from knowledge_base.models import Article
-
-CN_NUM = "零〇一二两三四五六七八九十百千"
-_CN_DIGITS = {
-    "零": 0,
-    "〇": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
-_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+from knowledge_base.numerals import CN_NUM, cn_to_int
 
 _ARTICLE = re.compile(rf"^第([{CN_NUM}\d]+)条(?:之([{CN_NUM}]+))?([\s\u3000]*)(.*)$", re.S)
 _CHAPTER = re.compile(rf"^第[{CN_NUM}\d]+[章编](?:[\s\u3000]+\S.*)?$")
@@ -42,24 +26,6 @@ _TOC = re.compile(r"^目\s*录$")
 MIN_PARAGRAPH = 40  # shorter announcement paragraphs are merged into the next one
 MAX_MERGED = 600  # merging stops once a chunk is this long
 MIN_PREAMBLE = 30  # a preamble shorter than this (after dropping history lines) is not kept
-
-
-def cn_to_int(text: str) -> int:
-    """ "一百三十二" → 132, "二十" → 20, "十一" → 11, "105" → 105. Raises ValueError if not a numeral."""
-    if text.isdigit():
-        return int(text)
-    if not text or any(ch not in _CN_DIGITS and ch not in _CN_UNITS for ch in text):
-        raise ValueError(f"not a Chinese numeral: {text!r}")
-    if all(ch in _CN_DIGITS for ch in text) and len(text) > 1:  # "二〇二六" digit by digit
-        return int("".join(str(_CN_DIGITS[ch]) for ch in text))
-    total, current = 0, 0
-    for ch in text:
-        if ch in _CN_DIGITS:
-            current = _CN_DIGITS[ch]
-        else:
-            total += (current or 1) * _CN_UNITS[ch]
-            current = 0
-    return total + current
 
 
 def heading_text(line: str) -> str:

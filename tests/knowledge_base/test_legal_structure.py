@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge_base.loaders.structure import cn_to_int, has_article_structure, split_articles
+from knowledge_base.loaders.structure import has_article_structure, split_articles
+from knowledge_base.numerals import cn_to_int
 
 
 @pytest.mark.parametrize(
