@@ -106,8 +106,9 @@ def bm25_ranking(chunks: list[tuple[str, str]], queries: list[str]) -> list[list
     retriever.index(_tokens([cut(t) for _, t in chunks]), show_progress=False)
     out = []
     for query in queries:
-        ids, _ = retriever.retrieve(_tokens([cut(query)], vocab=retriever.vocab_dict), k=DEPTH,
-                                    show_progress=False)
+        ids, _ = retriever.retrieve(
+            _tokens([cut(query)], vocab=retriever.vocab_dict), k=DEPTH, show_progress=False
+        )
         out.append([int(i) for i in ids[0]])
     return out
 
@@ -171,8 +172,12 @@ def main() -> None:
         t = time.perf_counter()
         dense = dense_ranking(st_encode, chunks, queries)
         lat = latency(st_encode, queries)
-        report(f"trained {Path(args.model).name}", score(docs_of(dense, chunks), gold), lat,
-               time.perf_counter() - t)
+        report(
+            f"trained {Path(args.model).name}",
+            score(docs_of(dense, chunks), gold),
+            lat,
+            time.perf_counter() - t,
+        )
         if sparse is not None:
             report("  RRF(BM25, trained)", score(docs_of(rrf(sparse, dense), chunks), gold), None, 0)
     else:

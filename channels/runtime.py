@@ -3,7 +3,7 @@
 Built by ``channels_lifespan`` (merged into the app's lifespan by ``include_router``) from, in order:
 ``app.state.wechat_settings`` / ``app.state.sms_settings`` when set (tests), else the environment;
 the database is the app's (``app.state.settings.resolved_database_url``). The dialogue engine is
-``app.state.channel_dialogue`` when set, else the app's ``RasaClient`` (``app.state.rasa``).
+``app.state.channel_dialogue`` when set, else the app's ``GatedDialogue`` (``app.state.dialogue``).
 """
 
 from __future__ import annotations
@@ -100,10 +100,11 @@ def get_dialogue(request: Request) -> DialogueEngine:
     dialogue = getattr(request.app.state, "channel_dialogue", None)
     if dialogue is not None:
         return dialogue
-    rasa = getattr(request.app.state, "rasa", None)
-    if rasa is None:
+    # the same gated path as /api/chat: masking, the handoff gate, the conversation log
+    dialogue = getattr(request.app.state, "dialogue", None)
+    if dialogue is None:
         raise HTTPException(status_code=503, detail="对话引擎未配置。")
-    return rasa
+    return dialogue
 
 
 def require_conversation(runtime: ChannelRuntime) -> Conversation:

@@ -23,6 +23,7 @@ from taxbot.rasa_client import RasaClient
 from taxbot.routes import chat, health, webhook
 from taxbot.services import Services, build_services
 from taxbot.settings import Settings
+from taxbot.staff.config import StaffSettings
 
 logger = logging.getLogger(__name__)
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s  %(message)s"
@@ -90,6 +91,8 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         lifespan=_lifespan,
     )
     app.state.settings = settings
+    # read now: a default secret outside development stops the app at start, not on the first login
+    app.state.staff_settings = StaffSettings()
     app.state.injected_services = services
     app.include_router(health.router)
     app.include_router(chat.router)
@@ -109,4 +112,7 @@ def create_app(settings: Settings | None = None, services: Services | None = Non
         from taxbot.routes.kb import router as kb_router
 
         app.include_router(kb_router)
+    from taxbot.routes.staff import router as staff_router
+
+    app.include_router(staff_router)
     return app

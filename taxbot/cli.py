@@ -13,7 +13,9 @@ import typer
 from rich.console import Console
 
 from taxbot import bot_model
+from taxbot.cli_conversations import app as conversations_app
 from taxbot.cli_kb import app as kb_app
+from taxbot.cli_staff import app as staff_app
 from taxbot.errors import TaxbotError
 from taxbot.settings import Settings, get_settings
 from taxbot.supervisor import Supervisor, app_process, client_url, log_tail, rasa_process
@@ -24,6 +26,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(kb_app, name="kb")
+app.add_typer(conversations_app, name="conversations")
+app.add_typer(staff_app, name="staff")
 console = Console(stderr=True)
 
 
@@ -90,7 +94,8 @@ def serve(
         supervisor = Supervisor([app_process(settings), rasa_process(settings, model)])
     except TaxbotError as exc:
         raise fail(str(exc)) from None
-    previous = signal.signal(signal.SIGTERM, _raise_stop)
+    # SIGINT too: a shell that starts `make run &` in the background ignores SIGINT in its children
+    previous = {sig: signal.signal(sig, _raise_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         with console.status("Starting ...") as status:
             supervisor.start(
@@ -120,7 +125,8 @@ def serve(
         raise fail(str(exc)) from None
     finally:
         supervisor.stop()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     console.print("Stopped.")
 
 

@@ -44,6 +44,13 @@ class Settings(BaseSettings):
     bot_dir: Path = PROJECT_ROOT / "bot"
     max_message_chars: int = 2000
     log_level: str = "INFO"
+    tracker_store_url: str = Field(
+        default="",
+        description="Rasa's trackers: postgresql://user:password@host:port/db; empty = SQLite in data_dir",
+    )
+    lock_store_url: str = Field(
+        default="", description="Rasa's lock store: redis://[:password@]host:port/db; empty = in-memory"
+    )
 
     @property
     def resolved_database_url(self) -> str:

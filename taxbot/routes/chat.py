@@ -1,20 +1,68 @@
-"""`POST /api/chat`: one taxpayer message to the dialogue engine, its replies back."""
+"""`POST /api/chat`: one taxpayer message to the dialogue engine, its replies back.
+
+The message goes through ``GatedDialogue`` (taxbot/conversations/gateway.py), the one path every channel
+uses: masking before Rasa, the handoff gate, and the masked conversation log.
+"""
 
 from __future__ import annotations
 
-import logging
-from typing import Any
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException
+import sqlalchemy as sa
+from alembic.util import CommandError
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from pydantic import BaseModel, Field
 
+from channels.masking import get_logger
+from taxbot.conversations import ConversationStore, open_conversation_store
+from taxbot.conversations.gateway import GatedDialogue
 from taxbot.errors import DialogueUnavailable
-from taxbot.routes import RasaDep, SettingsDep
+from taxbot.routes import SettingsDep
+from taxbot.settings import Settings
 
-logger = logging.getLogger(__name__)
-router = APIRouter(prefix="/api", tags=["chat"])
+logger = get_logger(__name__)
 
 UNAVAILABLE = "智能咨询暂时不可用，请稍后再试或拨打12366纳税缴费服务热线。"
+
+
+@asynccontextmanager
+async def conversations_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = getattr(app.state, "settings", None)
+    url = (settings if isinstance(settings, Settings) else Settings()).resolved_database_url
+    store: ConversationStore | None = None
+    try:
+        store = await asyncio.to_thread(open_conversation_store, url)
+    except (sa.exc.SQLAlchemyError, CommandError) as exc:
+        logger.error("conversation store not opened; chats go on unrecorded and without handoff: %s", exc)
+    app.state.conversations = store
+    app.state.dialogue = GatedDialogue(app.state.rasa, store)
+    try:
+        yield
+    finally:
+        await app.state.dialogue.drain()
+        if store is not None:
+            store.close()
+
+
+router = APIRouter(prefix="/api", tags=["chat"], lifespan=conversations_lifespan)
+
+
+def get_conversations(request: Request) -> ConversationStore | None:
+    return getattr(request.app.state, "conversations", None)
+
+
+ConversationsDep = Annotated[ConversationStore | None, Depends(get_conversations)]
+
+
+def get_dialogue(request: Request) -> GatedDialogue:
+    """The app's one ``GatedDialogue`` (built by the lifespan around the Rasa client)."""
+    return request.app.state.dialogue
+
+
+DialogueDep = Annotated[GatedDialogue, Depends(get_dialogue)]
 
 
 class ChatRequest(BaseModel):
@@ -29,8 +77,13 @@ class ChatRequest(BaseModel):
         503: {"description": "The dialogue engine is unavailable"},
     },
 )
-async def chat(body: ChatRequest, settings: SettingsDep, rasa: RasaDep) -> list[dict[str, Any]]:
-    """Rasa's replies: `{"recipient_id", "text"}` and `{"recipient_id", "custom"}` (citations) items."""
+async def chat(
+    body: ChatRequest,
+    settings: SettingsDep,
+    dialogue: DialogueDep,
+) -> list[dict[str, Any]]:
+    """Rasa's replies: `{"recipient_id", "text", "buttons"}` and `{"recipient_id", "custom"}` (citations,
+    answer kind) items; while a human has the conversation, one note that the message was passed on."""
     message = body.message.strip()
     if not message:
         raise HTTPException(status_code=422, detail="消息不能为空：请输入您要咨询的问题。")
@@ -40,7 +93,7 @@ async def chat(body: ChatRequest, settings: SettingsDep, rasa: RasaDep) -> list[
             detail=f"消息过长：{len(message)} 字，最多 {settings.max_message_chars} 字，请精简后再发送。",
         )
     try:
-        return await rasa.send_message(body.sender, message)
+        return await dialogue.send_message(body.sender, message)
     except DialogueUnavailable as exc:
         logger.warning("chat from %s failed: %s", body.sender, exc)
         raise HTTPException(status_code=503, detail=UNAVAILABLE) from None

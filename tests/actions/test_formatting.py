@@ -52,7 +52,8 @@ def test_excerpt_cuts_long_text_at_a_sentence_end():
 
 
 def test_excerpt_keeps_short_text_and_collapses_whitespace():
-    assert excerpt("征收率\n  为百分之三。") == "征收率 为百分之三。"
+    assert excerpt("征收率\n  为百分之三。") == "征收率为百分之三。"
+    assert excerpt("rate  is\n 3%") == "rate is 3%"
 
 
 @pytest.mark.parametrize(
@@ -103,3 +104,38 @@ def test_format_answer_refuses_nothing_usable():
     with pytest.raises(ValueError):
         format_answer([hit(status=DocStatus.REPEALED)])
     assert "12366" in NO_ANSWER_TEXT and "转人工" in NO_ANSWER_TEXT
+
+
+def test_format_answer_payload_names_sources_and_applicability():
+    _, payload = format_answer([hit()])
+    assert payload["sources"] == ["law-vat#10"]
+    assert payload["applicability"] == "national"
+    assert "full_answer" not in payload
+
+
+def test_long_answers_are_cut_near_300_characters_with_the_full_text_in_the_payload():
+    long = "小规模纳税人适用简易计税方法。" * 40
+    text, payload = format_answer([hit(kind="faq", text=long, chunk_id="faq:x")])
+    body = text.split("\n")[0]
+    assert body.endswith("……（查看全文）") and len(body) <= 310
+    assert payload["full_answer"] == long
+
+
+def test_a_past_date_answers_with_the_rule_then_in_force_flagged_historical():
+    old = hit(doc_id="mof-old", title="小规模减按1%公告", status=DocStatus.REPEALED, expires=date(2026, 1, 1))
+    text, payload = format_answer([old], as_of=date(2025, 12, 31), today=date(2026, 12, 3))
+    assert text.startswith("【历史规定】以下是2025年12月31日时适用的规定，2026-01-01起不再适用")
+    assert payload["applicability"] == "historical"
+    assert payload["citations"][0]["applicability"] == "historical"
+    assert payload["as_of"] == "2025-12-31"
+
+
+def test_a_past_date_whose_rule_still_applies_is_not_flagged():
+    text, payload = format_answer([hit()], as_of=date(2026, 6, 1), today=date(2026, 12, 3))
+    assert "历史规定" not in text and payload["applicability"] == "national"
+
+
+def test_a_repealed_rule_is_never_the_answer_for_today():
+    old = hit(doc_id="mof-old", status=DocStatus.REPEALED, expires=date(2026, 1, 1))
+    with pytest.raises(ValueError):
+        format_answer([old])

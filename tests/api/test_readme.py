@@ -2,6 +2,7 @@
 
 from channels.config import SmsSettings, WeChatSettings
 from taxbot.settings import Settings
+from taxbot.staff.config import StaffSettings
 from tests.conftest import REPO_ROOT
 
 
@@ -20,7 +21,7 @@ def test_every_channel_setting_is_documented():
     readme = REPO_ROOT.joinpath("README.md").read_text(encoding="utf-8")
     missing = [
         f"{prefix}{name.upper()}"
-        for cls in (WeChatSettings, SmsSettings)
+        for cls in (WeChatSettings, SmsSettings, StaffSettings)
         for prefix in [cls.model_config["env_prefix"]]
         for name in cls.model_fields
         if f"{prefix}{name.upper()}" not in readme

@@ -2,6 +2,10 @@
 
 import zlib
 
+import yaml
+
+from tests.conftest import REPO_ROOT
+
 
 def action_call(text: str, action: str = "action_search_kb", region: str | None = None) -> dict:
     return {
@@ -69,5 +73,7 @@ def test_missing_domain_is_449(client):
     assert response.status_code == 449
 
 
-def test_actions_lists_the_search_action(client):
-    assert client.get("/actions").json() == [{"name": "action_search_kb"}]
+def test_actions_lists_every_custom_action_of_the_domain(client):
+    domain = yaml.safe_load(REPO_ROOT.joinpath("bot", "domain.yml").read_text(encoding="utf-8"))
+    served = sorted(a["name"] for a in client.get("/actions").json())
+    assert served == sorted(domain["actions"])
