@@ -60,3 +60,22 @@ class FollowingRetriever:
         return self.inner.search(
             query, region=region, as_of=as_of, tax_types=tax_types, k=k, include_history=include_history
         )
+
+    def related_faqs(
+        self,
+        query: str,
+        *,
+        region: str | None = None,
+        as_of: date | None = None,
+        tax_types: Sequence[str] | None = None,
+        k: int = 3,
+        min_score: float | None = None,
+    ) -> list[SearchHit]:
+        """FAQ suggestions for "did you mean ...?" (see ``HybridRetriever.related_faqs``)."""
+        try:
+            self.sync()
+        except Exception:  # as in search(): keep answering from the index we have
+            log.exception("could not apply knowledge-store changes; searching the current index")
+        return self.inner.related_faqs(
+            query, region=region, as_of=as_of, tax_types=tax_types, k=k, min_score=min_score
+        )
