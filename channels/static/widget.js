@@ -206,7 +206,7 @@
       if (m.custom && typeof m.custom === "object") {
         const target = entry || out[out.length - 1] || (out.push({ who: "bot", text: "" }), out[out.length - 1]);
         target.citations = Array.isArray(m.custom.citations) ? m.custom.citations.filter((c) => c && c.doc_id) : [];
-        target.answer = m.custom.answer_kind === "faq" || m.custom.answer_kind === "article";
+        target.answer = ["faq", "article", "calculation"].includes(m.custom.answer_kind);
         target.handoff = Boolean(m.custom.handoff);
       }
     }

@@ -234,7 +234,8 @@ def test_taxpayer_asks_reads_the_regulation_gives_feedback_and_comes_back(stack,
 
     # 有用: the choice is shown; the bot's reply (whatever it is) is not an error
     before = replies(browser)
-    useful = answer.find_element(By.CSS_SELECTOR, ".tx-fb-positive")
+    # found again: choosing a button re-renders the message list, so `answer` may be a stale node
+    useful = browser.find_element(By.CSS_SELECTOR, ".tx-msg-bot .tx-fb-positive")
     useful.click()
     wait(browser, 30).until(lambda d: not d.find_element(By.CSS_SELECTOR, ".tx-typing").is_displayed())
     wait(browser, 5).until(
