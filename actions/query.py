@@ -6,23 +6,12 @@ import calendar
 import re
 from datetime import date
 
+from knowledge_base.numerals import cn_to_int
+
 _FULL_DATE = re.compile(r"(20\d{2}|19\d{2})\s*[年\-/.]\s*(\d{1,2})\s*(?:[月\-/.]\s*(\d{1,2})\s*[日号]?)?")
 _YEAR = re.compile(r"(20\d{2}|19\d{2})\s*年")
 _RELATIVE_YEARS = {"前年": 2, "去年": 1, "上一年": 1, "上年度": 1}
 
-_CN_DIGITS = {
-    "零": 0,
-    "一": 1,
-    "二": 2,
-    "两": 2,
-    "三": 3,
-    "四": 4,
-    "五": 5,
-    "六": 6,
-    "七": 7,
-    "八": 8,
-    "九": 9,
-}
 _UNITS = {"万": 10_000, "w": 10_000, "千": 1_000, "k": 1_000, "百": 100}
 # 15000 / 1.5万 / 1万5 / 2w / 3k / 两万 / 十二万 / 一万二
 _ARABIC = re.compile(r"(\d+(?:\.\d+)?)\s*([万wW千kK]?)(\d?)(?![\d.])")
@@ -59,21 +48,6 @@ def as_of_from(text: str, today: date) -> date | None:
     return found
 
 
-def _chinese_number(text: str) -> int:
-    """十二 → 12, 两 → 2, 三百 → 300 (small numbers only: what precedes 万/千)."""
-    total, current = 0, 0
-    for char in text:
-        if char in _CN_DIGITS:
-            current = _CN_DIGITS[char]
-        elif char == "十":
-            total += (current or 1) * 10
-            current = 0
-        elif char == "百":
-            total += (current or 1) * 100
-            current = 0
-    return total + current
-
-
 def amount_from(text: str) -> float | None:
     """The first money amount in ``text`` in yuan (years, percentages and dates are skipped)."""
     cleaned = _FULL_DATE.sub(" ", text)
@@ -90,8 +64,8 @@ def amount_from(text: str) -> float | None:
     chinese = _CHINESE.search(cleaned)
     if chinese:
         scale = _UNITS[chinese.group(2)]
-        value = _chinese_number(chinese.group(1)) * scale
+        value = cn_to_int(chinese.group(1)) * scale
         if chinese.group(3):
-            value += _CN_DIGITS[chinese.group(3)] * scale / 10
+            value += cn_to_int(chinese.group(3)) * scale / 10
         return float(value) if value > 0 else None
     return None

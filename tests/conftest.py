@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import uuid
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from index.tokenize import cut
 from knowledge_base.models import NATIONAL, Applicability, Article, Citation, Document, FaqEntry, SearchHit
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
 SHARED_DIR = REPO_ROOT.parent / "shared"
 _FUNCTION_WORDS = {"多少", "什么", "怎么", "是否", "可以", "请问", "现在", "哪些"}
 
@@ -126,3 +129,28 @@ TEST_FAQS = (
 @pytest.fixture
 def tiny_retriever() -> TinyRetriever:
     return TinyRetriever(TEST_DOCUMENTS, TEST_FAQS)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped at the end (PostgreSQL down = failure)."""
+    name = f"taxbot_test_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is required for these tests but {PG_ADMIN_DSN!r} is not reachable: {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def new_pg_schema(database_url: str) -> str:
+    """A fresh, empty schema in ``database_url``: the URL of that schema (one per test keeps tests apart)."""
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(database_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    return f"{database_url}?options=-csearch_path%3D{schema}"

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -22,29 +20,10 @@ from taxbot.services import Services
 from taxbot.settings import Settings
 from taxbot.staff.accounts import Role, StaffStore
 from taxbot.staff.config import StaffSettings
-from tests.conftest import TEST_DOCUMENTS, TEST_FAQS
+from tests.conftest import TEST_DOCUMENTS, TEST_FAQS, new_pg_schema
 
-PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
 PASSWORD = "correct horse battery"
 USERS = {"agent1": Role.AGENT, "reviewer1": Role.REVIEWER, "admin1": Role.ADMIN}
-
-
-@pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    name = f"taxbot_staff_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.fail(
-            f"PostgreSQL is required for the staff tests but {PG_ADMIN_DSN!r} is not reachable: {exc}"
-        )
-    with admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -53,10 +32,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KnowledgeS
         url = f"sqlite:///{tmp_path / 'kb.sqlite3'}"
     else:
         base = request.getfixturevalue("pg_database")
-        schema = f"t_{uuid.uuid4().hex[:10]}"
-        with psycopg.connect(base.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
-            conn.execute(f'CREATE SCHEMA "{schema}"')
-        url = f"{base}?options=-csearch_path%3D{schema}"
+        url = new_pg_schema(base)
     kb = open_store(url)
     kb.upsert_documents(TEST_DOCUMENTS)
     for faq in TEST_FAQS:
