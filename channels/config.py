@@ -39,6 +39,10 @@ class WeChatSettings(BaseSettings):
     welcome: str = "您好，欢迎关注12366智能咨询！请直接发送您的涉税问题，例如：个税起征点是多少？"
     hot_questions: list[str] = Field(default_factory=lambda: list(DEFAULT_HOT_QUESTIONS))
     human_handoff_text: str = Field(default="转人工", description="Sent to the bot for the HUMAN menu button")
+    document_base_url: str = Field(
+        default="",
+        description="Public base URL of the app; a shortened answer links to {this}/documents/{doc_id}",
+    )
 
     def missing(self, *, aes: bool = False, verify_only: bool = False) -> list[str]:
         """Names of the environment variables still to set (empty when the channel can run).
@@ -70,10 +74,37 @@ class SmsSettings(BaseSettings):
     api_base: str = Field(default="https://sms.tencentcloudapi.com", description="Tencent Cloud API endpoint")
     region: str = "ap-guangzhou"
     segment_chars: int = Field(default=70, ge=20, description="Characters per SMS, signature included")
+    concat_segment_chars: int = Field(
+        default=67, ge=20, description="Characters per part once an answer is split (concatenation header)"
+    )
     max_segments: int = Field(default=3, ge=1, le=10, description="Longer answers are cut to this many SMS")
-    more_info: str = Field(default="详询12366", description="Appended when an answer is cut")
+    more_info: str = Field(
+        default="回复“全文”查看完整答复", description="Ends a cut answer; the sender's “全文” sends the rest"
+    )
     max_body_bytes: int = Field(default=16 * 1024, gt=0)
     send_timeout: float = 10.0
+    rate_limit_per_minute: int = Field(
+        default=5, ge=0, description="Inbound SMS answered per number per minute; 0 = no limit"
+    )
+    rate_limit_notice: str = "您发送的短信过于频繁，请稍后再试。如需咨询，可拨打12366纳税缴费服务热线。"
+    # Twilio-style gateway: POST /sms/inbound/twilio in, the Messages API out
+    twilio_account_sid: str = Field(default="", description="Twilio Account SID (AC…)")
+    twilio_auth_token: str = Field(default="", description="Twilio Auth Token: signs webhooks, basic auth")
+    twilio_from: str = Field(default="", description="The sending number (E.164) or Messaging Service SID")
+    twilio_api_base: str = Field(default="https://api.twilio.com", description="Twilio REST API base URL")
+    twilio_webhook_url: str = Field(
+        default="", description="The public URL Twilio posts to, when a proxy changes it; default: as seen"
+    )
+    send_retries: int = Field(default=2, ge=0, le=5, description="Retries of a send on 5xx or timeout")
+    retry_backoff: float = Field(default=0.5, ge=0, description="Seconds before the first retry (doubles)")
+
+    def twilio_missing(self) -> list[str]:
+        required = {
+            "twilio_account_sid": self.twilio_account_sid,
+            "twilio_auth_token": self.twilio_auth_token,
+            "twilio_from": self.twilio_from,
+        }
+        return [f"TAXBOT_SMS_{name.upper()}" for name, value in required.items() if not value]
 
     def missing(self) -> list[str]:
         required = {

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 from channels.base import Button, DialogueEngine, InboundMessage, OutboundMessage
 from channels.masking import get_logger
-from channels.render import parse_choice
+from channels.render import citation_line, parse_choice
 from channels.store import ChannelStore, Seen
 from taxbot.errors import DialogueUnavailable
 
@@ -19,6 +20,33 @@ logger = get_logger(__name__)
 
 UNAVAILABLE = "智能咨询暂时不可用，请稍后再试或拨打12366纳税缴费服务热线。"
 NO_REPLY = "抱歉，暂时无法回答这个问题，您可以换个说法再问，或拨打12366纳税缴费服务热线。"
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One answer, plus what "全文" needs when the bot shortened it (Rasa's ``custom.full_answer``)."""
+
+    outbound: OutboundMessage
+    full_answer: str = ""  # the whole answer with its basis line; "" when the bot did not shorten it
+    doc_id: str = ""  # the first cited document, for a link to the document view
+    article: str = ""
+
+
+def _full_answer(replies: list[dict[str, Any]], outbound: OutboundMessage) -> Turn:
+    full, doc_id, article = "", "", ""
+    for reply in replies:
+        custom = reply.get("custom") if isinstance(reply, dict) else None
+        if not isinstance(custom, dict):
+            continue
+        if isinstance(custom.get("full_answer"), str) and custom["full_answer"].strip() and not full:
+            full = custom["full_answer"].strip()
+        for item in custom.get("citations") or []:
+            if isinstance(item, dict) and item.get("doc_id") and not doc_id:
+                doc_id, article = str(item["doc_id"]), str(item.get("article") or "")
+    if full:
+        basis = citation_line(outbound.citations, already=full)
+        full = f"{full}\n{basis}" if basis else full
+    return Turn(outbound, full, doc_id, article)
 
 
 class Conversation:
@@ -56,6 +84,12 @@ class Conversation:
 
         Never raises for an unreachable engine: the taxpayer gets an apology pointing to 12366.
         """
+        return (await self.respond_turn(message, dialogue, text)).outbound
+
+    async def respond_turn(
+        self, message: InboundMessage, dialogue: DialogueEngine, text: str | None = None
+    ) -> Turn:
+        """``respond``, with the full answer and first cited document when the bot shortened it."""
         text = text if text is not None else await self.resolve(message)
         metadata = {"channel": message.channel, **message.metadata}
         sender = message.metadata.get("conversation_id") or f"{message.channel}:{message.sender_id}"
@@ -63,13 +97,13 @@ class Conversation:
             replies = await dialogue.send_message(sender, text, metadata=metadata)
         except DialogueUnavailable as exc:
             logger.warning("%s ref=%s: dialogue engine unavailable: %s", message.channel, message.ref, exc)
-            return OutboundMessage(texts=(UNAVAILABLE,))
+            return Turn(OutboundMessage(texts=(UNAVAILABLE,)))
         outbound = OutboundMessage.from_rasa(replies)
         await self.offer(message, outbound.buttons)
         if outbound.empty:
             logger.warning("%s ref=%s: the bot said nothing", message.channel, message.ref)
-            return OutboundMessage(texts=(NO_REPLY,))
-        return outbound
+            return Turn(OutboundMessage(texts=(NO_REPLY,)))
+        return _full_answer(replies, outbound)
 
     async def offer(self, message: InboundMessage, buttons: tuple[Button, ...]) -> None:
         """Remember ``buttons`` as the last offer to this sender (an empty tuple clears it)."""

@@ -11,10 +11,13 @@ import math
 import re
 import unicodedata
 from collections.abc import Sequence
+from urllib.parse import quote, urlencode
 
 from channels.base import Button, Citation, OutboundMessage
 
 MAX_CITATIONS = 2
+FULL_TEXT_WORD = "全文"
+FULL_TEXT_HINT = "回复“全文”查看完整答复"
 _CHOICE = re.compile(r"^\s*(?:回复|选择|选)?\s*(?:第)?\s*(\d{1,2})\s*(?:个|项)?\s*[.。、,，!！]?\s*$")
 
 
@@ -55,6 +58,20 @@ def render_text(message: OutboundMessage) -> str:
     return "\n".join(blocks)
 
 
+def is_full_text_request(text: str) -> bool:
+    """ "全文", "回复全文", "查看全文", "“全文”"…: the taxpayer asks for the rest of the last answer."""
+    flat = re.sub(r"[\s“”\"'「」。.!！]", "", unicodedata.normalize("NFKC", text))
+    return flat in {FULL_TEXT_WORD, f"回复{FULL_TEXT_WORD}", f"查看{FULL_TEXT_WORD}"}
+
+
+def document_link(base_url: str, doc_id: str, article: str = "") -> str:
+    """``{base}/documents/{doc_id}?article=…`` (the app's document view), or "" without a base URL."""
+    if not base_url or not doc_id:
+        return ""
+    link = f"{base_url.rstrip('/')}/documents/{quote(doc_id, safe='')}"
+    return f"{link}?{urlencode({'article': article})}" if article else link
+
+
 def split_utf8(text: str, limit_bytes: int) -> list[str]:
     """``text`` in pieces of at most ``limit_bytes`` UTF-8 bytes, cut at line ends where possible."""
     if limit_bytes < 4:
@@ -88,21 +105,35 @@ def _fit(text: str, limit_bytes: int) -> int:
     return len(text)
 
 
-def sms_segments(text: str, chars_per_sms: int, max_segments: int, more_info: str) -> list[str]:
-    """``text`` as at most ``max_segments`` SMS of ``chars_per_sms`` characters each.
+def sms_pages(
+    text: str, chars_single: int, chars_per_part: int, max_segments: int, tail: str
+) -> tuple[list[str], str]:
+    """(the SMS to send, the rest that did not fit) for ``text``.
 
-    Several SMS carry an "(i/n)" marker, because the network may deliver them out of order; an answer
-    too long even for ``max_segments`` is cut and ends with ``…`` and ``more_info`` (e.g. "详询12366").
+    An answer of at most ``chars_single`` characters is one SMS. A longer one is sent as parts of
+    ``chars_per_part`` characters (the concatenation header costs 3 of the 70, hence 67), each with an
+    "(i/n)" marker because the network may deliver them out of order. Beyond ``max_segments`` parts the
+    text is cut, ends with ``tail`` (e.g. "…回复“全文”查看完整答复") and the cut-off part is returned.
     """
     text = re.sub(r"[ \t]*\n[ \t\n]*", "\n", text.strip())
-    if len(text) <= chars_per_sms:
-        return [text]
+    if len(text) <= chars_single:
+        return [text], ""
     marker = len(f"({max_segments}/{max_segments})")
-    per = chars_per_sms - marker
+    per = chars_per_part - marker
     if per < 10:
-        raise ValueError(f"chars_per_sms {chars_per_sms} leaves no room for text after the (i/n) marker")
+        raise ValueError(f"chars_per_part {chars_per_part} leaves no room for text after the (i/n) marker")
+    rest = ""
     if math.ceil(len(text) / per) > max_segments:
-        tail = f"…{more_info}"
-        text = text[: per * max_segments - len(tail)].rstrip() + tail
+        cut = per * max_segments - len(tail)
+        text, rest = text[:cut].rstrip() + tail, text[cut:].strip()
     chunks = [text[start : start + per] for start in range(0, len(text), per)]
-    return [f"({number}/{len(chunks)}){chunk}" for number, chunk in enumerate(chunks, start=1)]
+    return [f"({number}/{len(chunks)}){chunk}" for number, chunk in enumerate(chunks, start=1)], rest
+
+
+def sms_segments(
+    text: str, chars_per_sms: int, max_segments: int, more_info: str, chars_per_part: int | None = None
+) -> list[str]:
+    """``text`` as at most ``max_segments`` SMS: one of ``chars_per_sms`` characters, or parts of
+    ``chars_per_part`` (default ``chars_per_sms``) with "(i/n)" markers, cut with "…``more_info``"."""
+    parts, _ = sms_pages(text, chars_per_sms, chars_per_part or chars_per_sms, max_segments, f"…{more_info}")
+    return parts

@@ -11,6 +11,16 @@ Limits: one SMS holds ``segment_chars`` (70) characters, 【签名】 included; 
 most ``max_segments`` SMS and cut with a pointer to 12366 beyond that; buttons become "回复1：…".
 退订: "TD", "T", "退订", "STOP" or "UNSUBSCRIBE" unsubscribes the number; it gets one confirmation
 and nothing more until it texts again (which lifts the opt-out).
+
+Limits: an answer of up to 70 characters (``segment_chars``, 【签名】 included) is one SMS; a longer one
+goes in parts of 67 (``concat_segment_chars``: the concatenation header takes the rest), at most
+``max_segments`` of them, cut with "…回复“全文”查看完整答复"; the sender's "全文" then sends the rest
+(kept in the channel store, no dialogue turn). A number gets at most ``rate_limit_per_minute``
+answers a minute; beyond that one polite notice, then silence until the minute has passed.
+
+Twilio-style gateway: ``POST /sms/inbound/twilio`` (form ``From``, ``To``, ``Body``, ``MessageSid``,
+``X-Twilio-Signature`` checked, see ``channels.sms_twilio``), answered through the Messages API; dedup by
+MessageSid, the same opt-out words, limits and "全文".
 """
 
 from __future__ import annotations
@@ -18,11 +28,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import time
 import unicodedata
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, Protocol
+from urllib.parse import parse_qsl
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from channels import store
@@ -31,17 +46,89 @@ from channels.config import SmsSettings
 from channels.conversation import Conversation
 from channels.http import read_body
 from channels.masking import get_logger
-from channels.render import render_text, sms_segments
+from channels.render import FULL_TEXT_HINT, is_full_text_request, render_text, sms_pages
 from channels.runtime import ChannelRuntime, DialogueDep, RuntimeDep, require_conversation
-from channels.sms_gateway import SmsGatewayError
+from channels.sms_gateway import SmsGatewayError, TencentSms
+from channels.sms_twilio import TwilioSms, valid_signature
 
 logger = get_logger(__name__)
-router = APIRouter(prefix="/sms", tags=["channels"])
 
 CHANNEL = "sms"
 STOP_WORDS = frozenset({"TD", "T", "退订", "STOP", "UNSUBSCRIBE"})
 OPTOUT_CONFIRMATION = "您已退订12366智能咨询短信，将不再收到本服务短信。如需咨询，直接回复您的问题即可。"
 OK = {"result": 0, "errmsg": "OK"}
+NOTHING_MORE = "没有更多内容了。如需继续咨询，请直接回复您的问题。"
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
+WINDOW_SECONDS = 60.0
+
+
+class Gateway(Protocol):
+    async def send(self, phone_number: str, text: str) -> str: ...
+
+
+class RateLimiter:
+    """At most ``limit`` answered messages per number in any ``window`` seconds.
+
+    In memory on purpose: the window is one minute, so what a restart forgets is at most a minute of
+    counts (a few extra answers), while a table would cost two writes per inbound SMS; the app runs as
+    one process (``taxbot serve``). Numbers with nothing in the window are swept out once many are held.
+    """
+
+    SWEEP_AT = 10_000
+
+    def __init__(
+        self, limit: int, window: float = WINDOW_SECONDS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.limit, self.window, self.clock = limit, window, clock
+        self._seen: dict[str, deque[float]] = {}
+        self._noticed: set[str] = set()
+
+    def check(self, sender: str) -> Literal["ok", "notice", "silent"]:
+        if self.limit <= 0:
+            return "ok"
+        now = self.clock()
+        if len(self._seen) >= self.SWEEP_AT:
+            self._sweep(now)
+        times = self._seen.setdefault(sender, deque())
+        while times and now - times[0] >= self.window:
+            times.popleft()
+        if len(times) < self.limit:
+            self._noticed.discard(sender)
+            times.append(now)
+            return "ok"
+        if sender in self._noticed:
+            return "silent"
+        self._noticed.add(sender)
+        return "notice"
+
+    def _sweep(self, now: float) -> None:
+        for sender in [s for s, times in self._seen.items() if not times or now - times[-1] >= self.window]:
+            del self._seen[sender]
+            self._noticed.discard(sender)
+
+
+@asynccontextmanager
+async def sms_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """After ``channels_lifespan`` (the outer one): the Twilio client and the per-number rate limiter."""
+    runtime = getattr(app.state, "channels", None)
+    settings: SmsSettings = runtime.sms if runtime is not None else SmsSettings()
+    twilio = None
+    if not settings.twilio_missing():
+        twilio = TwilioSms(
+            settings.twilio_account_sid, settings.twilio_auth_token, sender=settings.twilio_from,
+            base_url=settings.twilio_api_base, timeout=settings.send_timeout, retries=settings.send_retries,
+            backoff=settings.retry_backoff,
+        )  # fmt: skip
+    app.state.sms_twilio = twilio
+    app.state.sms_limiter = RateLimiter(settings.rate_limit_per_minute)
+    try:
+        yield
+    finally:
+        if twilio is not None:
+            await twilio.aclose()
+
+
+router = APIRouter(prefix="/sms", tags=["channels"], lifespan=sms_lifespan)
 
 
 class TencentSmsReply(BaseModel):
@@ -104,18 +191,71 @@ async def inbound(request: Request, runtime: RuntimeDep, dialogue: DialogueDep) 
         timestamp=datetime.fromtimestamp(reply.time, UTC),
         metadata={"conversation_id": conversation_id(phone, settings.callback_token)},
     )
-    if await conversation.claim(message) is not None:
-        return OK
-    try:
-        await _accept(runtime, conversation, dialogue, message)
-    except Exception:  # the webhook edge: acknowledge so the gateway does not retry a broken message
-        logger.exception("sms ref=%s failed", message.ref)
-        await conversation.store.afinish(CHANNEL, message.message_id, store.FAILED)
+    await _handle(request, runtime, conversation, dialogue, message, runtime.sms_gateway)
     return OK
 
 
+@router.post("/inbound/twilio", responses={400: {}, 403: {}, 413: {}, 503: {}})
+async def inbound_twilio(request: Request, runtime: RuntimeDep, dialogue: DialogueDep) -> Response:
+    """A taxpayer's SMS through a Twilio-style gateway: empty TwiML at once, the answer via the API."""
+    settings = runtime.sms
+    missing = settings.twilio_missing()
+    if missing:
+        detail = f"短信渠道（Twilio）未配置：请设置 {', '.join(missing)}。"
+        raise HTTPException(status_code=503, detail=detail)
+    conversation = require_conversation(runtime)
+    body = await read_body(request, settings.max_body_bytes)
+    try:
+        params = parse_qsl(body.decode("utf-8"), keep_blank_values=True, strict_parsing=bool(body))
+    except (UnicodeDecodeError, ValueError):
+        raise HTTPException(status_code=400, detail="短信回调格式错误：不是表单数据。") from None
+    fields = dict(params)
+    url = settings.twilio_webhook_url or str(request.url)
+    signature = request.headers.get("x-twilio-signature", "")
+    if not valid_signature(settings.twilio_auth_token, url, params, signature):
+        client_ip = request.client.host if request.client else ""
+        logger.warning("sms twilio webhook from %s (From %s) refused: %s X-Twilio-Signature", client_ip,
+                       fields.get("From", "?"), "wrong" if signature else "missing")  # fmt: skip
+        raise HTTPException(status_code=403, detail="X-Twilio-Signature 校验失败。")
+    if not fields.get("From") or not fields.get("MessageSid"):
+        raise HTTPException(status_code=400, detail="短信回调格式错误：缺少 From 或 MessageSid。")
+    phone = fields["From"]
+    key = settings.callback_token or settings.twilio_auth_token  # the same pseudonym as the Tencent path
+    message = InboundMessage(
+        channel=CHANNEL,
+        sender_id=phone,
+        text=fields.get("Body", "").strip(),
+        message_id=f"twilio:{fields['MessageSid']}",
+        metadata={"conversation_id": conversation_id(phone, key)},
+    )
+    await _handle(request, runtime, conversation, dialogue, message, request.app.state.sms_twilio)
+    return Response(content=EMPTY_TWIML, media_type="text/xml")
+
+
+async def _handle(
+    request: Request,
+    runtime: ChannelRuntime,
+    conversation: Conversation,
+    dialogue: DialogueEngine,
+    message: InboundMessage,
+    gateway: Gateway | None,
+) -> None:
+    if await conversation.claim(message) is not None:
+        return
+    try:
+        await _accept(runtime, conversation, dialogue, message, gateway, request.app.state.sms_limiter)
+    except Exception:  # the webhook edge: acknowledge so the gateway does not retry a broken message
+        logger.exception("sms ref=%s failed", message.ref)
+        await conversation.store.afinish(CHANNEL, message.message_id, store.FAILED)
+
+
 async def _accept(
-    runtime: ChannelRuntime, conversation: Conversation, dialogue: DialogueEngine, message: InboundMessage
+    runtime: ChannelRuntime,
+    conversation: Conversation,
+    dialogue: DialogueEngine,
+    message: InboundMessage,
+    gateway: Gateway | None,
+    limiter: RateLimiter,
 ) -> None:
     if is_stop_word(message.text):
         first = await conversation.store.aopt_out(CHANNEL, message.sender_id)
@@ -126,7 +266,7 @@ async def _accept(
         )
         if first:
             conversation.spawn(
-                _send(runtime, message, [OPTOUT_CONFIRMATION], force=True), f"sms-td-{message.ref}"
+                _send(runtime, gateway, message, [OPTOUT_CONFIRMATION], force=True), f"sms-td-{message.ref}"
             )
         return
     if not message.text:
@@ -134,25 +274,66 @@ async def _accept(
         return
     if await conversation.store.aopt_in(CHANNEL, message.sender_id):
         logger.info("sms ref=%s: %s wrote again, opt-out lifted", message.ref, message.sender_id)
-    conversation.spawn(_answer(runtime, conversation, dialogue, message), f"sms-{message.ref}")
+    verdict = limiter.check(message.sender_id)
+    if verdict != "ok":
+        logger.info("sms ref=%s: %s over the rate limit (%s)", message.ref, message.sender_id, verdict)
+        await conversation.store.afinish(CHANNEL, message.message_id, store.DONE)
+        if verdict == "notice":
+            notice = [runtime.sms.rate_limit_notice]
+            conversation.spawn(_send(runtime, gateway, message, notice), f"sms-limit-{message.ref}")
+        return
+    if is_full_text_request(message.text):
+        conversation.spawn(_full_text(runtime, conversation, gateway, message), f"sms-full-{message.ref}")
+        return
+    conversation.spawn(_answer(runtime, conversation, dialogue, gateway, message), f"sms-{message.ref}")
+
+
+def _pages(settings: SmsSettings, text: str, gateway: Gateway | None) -> tuple[list[str], str]:
+    """The SMS for ``text`` within the limits, and the rest kept for "全文"."""
+    sign = len(f"【{settings.sign_name}】") if isinstance(gateway, TencentSms) else 0  # Tencent prefixes it
+    return sms_pages(
+        text, settings.segment_chars - sign, settings.concat_segment_chars - sign, settings.max_segments,
+        f"…{settings.more_info}",
+    )  # fmt: skip
 
 
 async def _answer(
-    runtime: ChannelRuntime, conversation: Conversation, dialogue: DialogueEngine, message: InboundMessage
+    runtime: ChannelRuntime,
+    conversation: Conversation,
+    dialogue: DialogueEngine,
+    gateway: Gateway | None,
+    message: InboundMessage,
 ) -> None:
-    outbound = await conversation.respond(message, dialogue)
-    settings = runtime.sms
-    budget = settings.segment_chars - len(f"【{settings.sign_name}】")
-    segments = sms_segments(render_text(outbound), budget, settings.max_segments, settings.more_info)
-    sent = await _send(runtime, message, segments)
+    turn = await conversation.respond_turn(message, dialogue)
+    text = render_text(turn.outbound)
+    if turn.full_answer and FULL_TEXT_HINT not in text:
+        text = f"{text}\n{FULL_TEXT_HINT}"  # the bot shortened it: "全文" sends the whole answer
+    segments, rest = _pages(runtime.sms, text, gateway)
+    await conversation.store.aremember_full(CHANNEL, message.sender_id, turn.full_answer or rest)
+    sent = await _send(runtime, gateway, message, segments)
+    await conversation.store.afinish(CHANNEL, message.message_id, store.PUSHED if sent else store.FAILED)
+
+
+async def _full_text(
+    runtime: ChannelRuntime, conversation: Conversation, gateway: Gateway | None, message: InboundMessage
+) -> None:
+    """ "全文": the kept rest of the last shortened answer, no dialogue turn; any further rest is kept."""
+    kept = await conversation.store.atake_full(CHANNEL, message.sender_id)
+    segments, rest = _pages(runtime.sms, kept, gateway) if kept else ([NOTHING_MORE], "")
+    await conversation.store.aremember_full(CHANNEL, message.sender_id, rest)
+    sent = await _send(runtime, gateway, message, segments)
     await conversation.store.afinish(CHANNEL, message.message_id, store.PUSHED if sent else store.FAILED)
 
 
 async def _send(
-    runtime: ChannelRuntime, message: InboundMessage, segments: list[str], force: bool = False
+    runtime: ChannelRuntime,
+    gateway: Gateway | None,
+    message: InboundMessage,
+    segments: list[str],
+    force: bool = False,
 ) -> bool:
-    """SendSms each segment in order; stops if the number opts out meanwhile (unless ``force``)."""
-    if runtime.sms_gateway is None or runtime.conversation is None:
+    """Send each segment in order; stops if the number opts out meanwhile (unless ``force``)."""
+    if gateway is None or runtime.conversation is None:
         logger.error("sms ref=%s: no gateway configured, answer dropped", message.ref)
         return False
     for segment in segments:
@@ -160,9 +341,9 @@ async def _send(
             logger.info("sms ref=%s: %s opted out, not sending", message.ref, message.sender_id)
             return False
         try:
-            await runtime.sms_gateway.send(message.sender_id, segment)
+            await gateway.send(message.sender_id, segment)
         except SmsGatewayError as exc:
-            logger.error("sms ref=%s to %s: SendSms failed: %s", message.ref, message.sender_id, exc)
+            logger.error("sms ref=%s to %s: sending failed: %s", message.ref, message.sender_id, exc)
             return False
     logger.info("sms ref=%s: %d SMS sent to %s", message.ref, len(segments), message.sender_id)
     return True

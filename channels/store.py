@@ -3,7 +3,9 @@
 * ``channel_inbound``: one row per (channel, message id) — the dedup key — with the answer given, so a
   platform's retry gets the same answer (or an empty success) and never a second dialogue turn;
 * ``channel_buttons``: the options last offered to a sender, to map a later "2" back to its payload;
-* ``channel_optouts``: senders who unsubscribed (SMS 退订) and must not be messaged until they write again.
+* ``channel_optouts``: senders who unsubscribed (SMS 退订) and must not be messaged until they write again;
+* ``channel_full_answers`` (revision 0400): the rest of the last answer that was shortened for a sender,
+  sent when the sender replies "全文" (no dialogue turn).
 """
 
 from __future__ import annotations
@@ -43,6 +45,15 @@ optouts = sa.Table(
     sa.Column("channel", sa.String(20), primary_key=True),
     sa.Column("sender_id", sa.String(128), primary_key=True),
     sa.Column("opted_out_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+full_answers = sa.Table(
+    "channel_full_answers",
+    metadata,
+    sa.Column("channel", sa.String(20), primary_key=True),
+    sa.Column("sender_id", sa.String(128), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("saved_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 PROCESSING = "processing"
@@ -155,6 +166,27 @@ class ChannelStore:
             ).first()
         return found is not None
 
+    # --- "全文" ---------------------------------------------------------------------------------------
+    def remember_full(self, channel: str, sender_id: str, text: str | None) -> None:
+        """Keep ``text`` as what "全文" sends ``sender_id`` next (None or "" = forget)."""
+        key = (full_answers.c.channel == channel) & (full_answers.c.sender_id == sender_id)
+        with self.engine.begin() as conn:
+            conn.execute(full_answers.delete().where(key))
+            if text:
+                conn.execute(
+                    full_answers.insert().values(
+                        channel=channel, sender_id=sender_id, text=text, saved_at=_now()
+                    )
+                )
+
+    def take_full(self, channel: str, sender_id: str) -> str | None:
+        """The text kept for "全文", forgotten once taken (the channel keeps any rest it cannot send)."""
+        key = (full_answers.c.channel == channel) & (full_answers.c.sender_id == sender_id)
+        with self.engine.begin() as conn:
+            text = conn.execute(sa.select(full_answers.c.text).where(key)).scalar_one_or_none()
+            conn.execute(full_answers.delete().where(key))
+        return text
+
     # --- async twins -----------------------------------------------------------------------------
     async def aclaim(self, channel: str, message_id: str) -> Seen | None:
         return await asyncio.to_thread(self.claim, channel, message_id)
@@ -176,6 +208,12 @@ class ChannelStore:
 
     async def aopted_out(self, channel: str, sender_id: str) -> bool:
         return await asyncio.to_thread(self.opted_out, channel, sender_id)
+
+    async def aremember_full(self, channel: str, sender_id: str, text: str | None) -> None:
+        await asyncio.to_thread(self.remember_full, channel, sender_id, text)
+
+    async def atake_full(self, channel: str, sender_id: str) -> str | None:
+        return await asyncio.to_thread(self.take_full, channel, sender_id)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -7,6 +7,10 @@ Every body is size-limited and parsed first with defusedxml, so the XML wechatpy
 WeChat waits 5 seconds for the passive reply and retries the same MsgId up to three times. The bot
 gets ``passive_reply_seconds`` (4 s); after that WeChat gets "success" at once and the answer follows
 through the 客服消息 API. Replies longer than 2048 bytes go out as several messages.
+
+An answer the bot shortened (Rasa's ``custom.full_answer``) ends with "回复“全文”查看完整答复" and, when
+``document_base_url`` is set, a link to the cited document's view; the sender's later "全文" gets the
+whole answer from the channel store, without a dialogue turn.
 """
 
 from __future__ import annotations
@@ -29,12 +33,19 @@ from wechatpy.replies import TextReply
 from wechatpy.utils import check_signature
 
 from channels import store
-from channels.base import Button, DialogueEngine, InboundMessage, OutboundMessage
+from channels.base import Button, DialogueEngine, InboundMessage
 from channels.config import WeChatSettings
-from channels.conversation import Conversation
+from channels.conversation import Conversation, Turn
 from channels.http import parse_flat_xml, read_body
 from channels.masking import get_logger
-from channels.render import numbered_options, render_text, split_utf8
+from channels.render import (
+    FULL_TEXT_HINT,
+    document_link,
+    is_full_text_request,
+    numbered_options,
+    render_text,
+    split_utf8,
+)
 from channels.runtime import ChannelRuntime, DialogueDep, RuntimeDep, require_conversation
 from channels.wechat_api import TEXT_LIMIT_BYTES, WeChatAPIError
 
@@ -46,6 +57,7 @@ HOT_QUESTIONS_KEY = "HOT_QUESTIONS"
 HUMAN_KEY = "HUMAN"
 UNSUPPORTED = "目前仅支持文字咨询，请发送文字。"
 VOICE_UNRECOGNISED = "抱歉，没有听清这段语音，请发送文字。"
+NOTHING_MORE = "没有更多内容了。如需继续咨询，请直接发送您的问题。"
 SUCCESS = "success"
 
 
@@ -192,13 +204,40 @@ async def _turn(
         return await _finish(conversation, inbound, None)  # menu links, location reports, scans…
     elif not isinstance(message, TextMessage | VoiceMessage) or not inbound.text:
         return await _finish(conversation, inbound, UNSUPPORTED)
-    task = asyncio.create_task(conversation.respond(inbound, dialogue, text))
+    elif is_full_text_request(inbound.text):
+        full = await conversation.store.atake_full(CHANNEL, inbound.sender_id)
+        return await _reply_pieces(runtime, conversation, inbound, full or NOTHING_MORE)
+    task = asyncio.create_task(conversation.respond_turn(inbound, dialogue, text))
     await asyncio.wait({task}, timeout=max(deadline - asyncio.get_running_loop().time(), 0.0))
     if not task.done():
         logger.info("wechat ref=%s: the bot is slow, answering via 客服消息", inbound.ref)
         conversation.spawn(_deliver_later(runtime, conversation, inbound, task), f"wechat-{inbound.ref}")
         return None
-    pieces = split_utf8(render_text(task.result()), TEXT_LIMIT_BYTES)
+    text = await _text(settings, conversation, inbound, task.result())
+    return await _reply_pieces(runtime, conversation, inbound, text)
+
+
+async def _text(
+    settings: WeChatSettings, conversation: Conversation, inbound: InboundMessage, turn: Turn
+) -> str:
+    """The answer as text; a shortened one ends with the "全文" hint (and the document link) and its whole
+    text is kept for "全文" (an answer given whole forgets the previous one)."""
+    text = render_text(turn.outbound)
+    await conversation.store.aremember_full(CHANNEL, inbound.sender_id, turn.full_answer)
+    if not turn.full_answer:
+        return text
+    lines = [text] if FULL_TEXT_HINT in text else [text, FULL_TEXT_HINT]
+    link = document_link(settings.document_base_url, turn.doc_id, turn.article)
+    if link:
+        lines.append(f"原文：{link}")
+    return "\n".join(lines)
+
+
+async def _reply_pieces(
+    runtime: ChannelRuntime, conversation: Conversation, inbound: InboundMessage, text: str
+) -> str | None:
+    """The first 2048-byte piece as the passive reply, the rest through 客服消息."""
+    pieces = split_utf8(text, TEXT_LIMIT_BYTES)
     if len(pieces) > 1:
         conversation.spawn(_push(runtime, inbound, pieces[1:]), f"wechat-rest-{inbound.ref}")
     return await _finish(conversation, inbound, pieces[0] if pieces else None)
@@ -223,10 +262,10 @@ async def _deliver_later(
     runtime: ChannelRuntime,
     conversation: Conversation,
     inbound: InboundMessage,
-    task: asyncio.Task[OutboundMessage],
+    task: asyncio.Task[Turn],
 ) -> None:
-    outbound = await task
-    delivered = await _push(runtime, inbound, split_utf8(render_text(outbound), TEXT_LIMIT_BYTES))
+    text = await _text(runtime.wechat, conversation, inbound, await task)
+    delivered = await _push(runtime, inbound, split_utf8(text, TEXT_LIMIT_BYTES))
     await conversation.store.afinish(CHANNEL, inbound.message_id, store.PUSHED if delivered else store.FAILED)
 
 

@@ -17,7 +17,7 @@ from fastapi.testclient import TestClient
 from channels.config import SmsSettings, WeChatSettings
 from channels.routes import router
 from taxbot.settings import Settings
-from tests.channels.fakes import FakeDialogue, FakeTencentSms, FakeWeChatAPI, wechat_signature
+from tests.channels.fakes import FakeDialogue, FakeTencentSms, FakeTwilio, FakeWeChatAPI, wechat_signature
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "taxbot12366token"
@@ -52,6 +52,16 @@ def wechat_api() -> Iterator[FakeWeChatAPI]:
 @pytest.fixture
 def sms_gateway() -> Iterator[FakeTencentSms]:
     with FakeTencentSms("AKIDtaxbot12366", "tencent-secret-key", "1400012366") as server:
+        yield server
+
+
+TWILIO_SID = "AC0123456789abcdef0123456789abcdef"
+TWILIO_TOKEN = "twilio-auth-token-12366"
+
+
+@pytest.fixture
+def twilio() -> Iterator[FakeTwilio]:
+    with FakeTwilio(TWILIO_SID, TWILIO_TOKEN) as server:
         yield server
 
 

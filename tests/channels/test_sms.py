@@ -53,11 +53,11 @@ def test_long_answers_are_split_into_marked_segments_and_cut(make_client, dialog
     with make_client() as client:
         client.post(CALLBACK, json=callback("小规模免税"))
         wait_until(lambda: len(sms_gateway.requests) == 3)
-    budget = 70 - len("【12366智能咨询】")
+    budget = 67 - len("【12366智能咨询】")  # once split, 67 per part (concatenation header)
     texts = sms_gateway.texts
     assert [t[:5] for t in texts] == ["(1/3)", "(2/3)", "(3/3)"]
     assert all(len(t) <= budget for t in texts)
-    assert texts[-1].endswith("…详询12366")
+    assert texts[-1].endswith("…回复“全文”查看完整答复")
     assert "".join(t[5:] for t in texts).startswith(answer[:100])
 
 
