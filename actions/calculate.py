@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -18,6 +19,10 @@ from index.base import Retriever
 from knowledge_base.models import NATIONAL
 
 logger = logging.getLogger(__name__)
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[\s\W_]+", "", text)
 
 
 def rank(doc_id: str, preferred: tuple[str, ...]) -> int:
@@ -41,7 +46,11 @@ class ActionCalculate(Action):
         except Exception:  # the webhook edge: fall back to the estimate
             logger.exception("FAQ check failed before a calculation")
             return False
-        return bool(hits) and hits[0].kind == "faq"
+        faq = hits[0].faq if hits and hits[0].kind == "faq" else None
+        if faq is None:
+            return False
+        asked = _plain(question)
+        return any(_plain(q) == asked for q in (faq.question, *faq.similar_questions))
 
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
@@ -50,8 +59,8 @@ class ActionCalculate(Action):
         amount = next((amount_from(v) for v in tracker.get_latest_entity_values("amount")), None)
         amount = amount_from(question) or amount
         if self._answerer is not None and (amount is None or await self._curated(question, tracker)):
-            # no amount to compute with, or the question is one the FAQ bank answers (e.g. a hot
-            # question that quotes 5000元 and 6万元): the knowledge base answers it
+            # no amount to compute with, or the question is word for word one of the FAQ bank's (e.g. a
+            # hot question that quotes 5000元 and 6万元): the knowledge base answers it
             region = asked_region(question, tracker.get_slot("region"))
             no_answers = float(tracker.get_slot("no_answer_count") or 0)
             return await self._answerer.answer(
