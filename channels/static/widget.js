@@ -3,6 +3,8 @@
 // (floating launcher), or add data-mount="#selector" to render the chat inline in that element.
 // Elements with data-taxbot-ask="question" anywhere on the page send their question when clicked.
 // Text is only ever set with textContent; message text is never logged.
+// While a human agent has the conversation, or a message queued while the bot was down awaits its answer,
+// the widget polls /api/chat/{sender}/messages (agent replies are shown as 人工坐席).
 (function () {
   "use strict";
   if (window.Taxbot12366) return;
@@ -32,6 +34,7 @@
     return {
       sender: s.sender || newSender(), region: s.region || "", regionSent: s.regionSent || "",
       history: Array.isArray(s.history) ? s.history : [],
+      withAgent: Boolean(s.withAgent), awaiting: Number(s.awaiting) || 0, lastPushed: Number(s.lastPushed) || 0,
     };
   }
   const state = load();
@@ -84,7 +87,11 @@
           onclick: reset }), closeBtn)),
     el("div", { class: "tx-toolbar" },
       el("label", { class: "tx-region" }, el("span", { text: "所在地区" }), regionSelect),
-      el("button", { type: "button", class: "tx-tool tx-human", text: "转人工", onclick: requestHuman })),
+      el("button", { type: "button", class: "tx-tool tx-human", text: "转人工", onclick: requestHuman }),
+      // 信息定制: the subscription page for this conversation (its href follows a reset's new sender id)
+      el("a", { class: "tx-tool tx-subscribe", href: API + "/subscribe", target: "_blank", rel: "noopener",
+        text: "政策订阅", onclick: (e) => { e.currentTarget.href = API + "/subscribe?sender="
+          + encodeURIComponent(state.sender); } })),
     log, typing, form);
 
   let launcher = null;
@@ -144,7 +151,16 @@
     }
     if (entry.who === "note") return el("div", { class: "tx-msg tx-msg-note", text: entry.text });
     if (entry.who === "error") {
-      return el("div", { class: "tx-msg tx-msg-error", role: "alert" }, el("div", { class: "tx-bubble", text: entry.text }));
+      const error = el("div", { class: "tx-msg tx-msg-error", role: "alert" }, el("div", { class: "tx-bubble", text: entry.text }));
+      if (!entry.retry) return error;
+      const wrap = el("div", { class: "tx-retry-wrap" }, error);  // 重试 sends the same text again: nothing typed is lost
+      wrap.append(el("div", { class: "tx-buttons" }, el("button", { type: "button", class: "tx-choice tx-retry", text: "重试",
+        onclick: () => { wrap.remove(); send(entry.retry, null); } })));
+      return wrap;
+    }
+    if (entry.who === "agent") {
+      return el("div", { class: "tx-msg tx-msg-bot tx-msg-agent" }, el("div", { class: "tx-agent", text: "人工坐席" }),
+        el("div", { class: "tx-bubble", text: entry.text }));
     }
     const node = el("div", { class: "tx-msg tx-msg-bot", "data-index": String(index) }, sr("智能咨询："));
     if (entry.text) node.append(el("div", { class: "tx-bubble", text: entry.text }));
@@ -218,9 +234,9 @@
       resp = await fetch(API + "/api/chat", { method: "POST", headers: { "Content-Type": "application/json" },
         body: JSON.stringify({ sender: state.sender, message }) });
     } catch (e) {
-      return { error: "无法连接智能咨询服务，请检查网络后重试，或拨打12366纳税缴费服务热线。" };
+      return { error: "无法连接智能咨询服务，请检查网络后重试，或拨打12366纳税缴费服务热线。", retry: true };
     }
-    if (!resp.ok) return { error: await detailOf(resp) };
+    if (!resp.ok) return { error: await detailOf(resp), retry: resp.status >= 500 };
     try { return { messages: await resp.json() }; } catch (e) { return { error: "智能咨询返回了无法识别的答复，请稍后再试。" }; }
   }
   let queue = Promise.resolve();
@@ -244,12 +260,51 @@
   }
   async function deliver(message, quiet) {
     const result = await post(message);
-    if (result.error) { append({ who: "error", text: result.error }, false); return; }
+    if (result.error) { append({ who: "error", text: result.error, retry: result.retry ? message : null }, false); return; }
+    const custom = (result.messages || []).map((m) => m.custom || {});
+    if (custom.some((c) => c.retry)) {  // not even queued: offer to send it again
+      const said = (result.messages || []).map((m) => m.text).filter(Boolean).join("\n");
+      append({ who: "error", text: said || "智能咨询暂时不可用，请稍后重试。", retry: message }, false);
+      return;
+    }
     if (message.startsWith("/inform_region")) { state.regionSent = state.region; save(); }
     const entries = toEntries(result.messages);
     if (!entries.length && !quiet) append({ who: "note", text: "暂未收到答复，您可以换个说法再问，或点击“转人工”。" }, false);
     const nodes = entries.map((e) => append(e));
     if (nodes.length) showFromTop(nodes[0]);
+    if (custom.some((c) => c.handoff_queued || c.answer_kind === "with_agent")) state.withAgent = true;
+    if (custom.some((c) => c.poll)) state.awaiting += 1;  // queued while the bot was down: answered later
+    if (state.withAgent || state.awaiting) { save(); watch(); }
+  }
+
+  // ---- messages pushed later (an agent's replies, answers to queued messages), polled while expected ----
+  let pollTimer = null;
+  function watch() {
+    if (!pollTimer) pollTimer = setTimeout(poll, 500);
+  }
+  async function poll() {
+    pollTimer = null;
+    const sender = state.sender;
+    let body = null;
+    try {
+      const resp = await fetch(API + "/api/chat/" + encodeURIComponent(sender) + "/messages?after=" + state.lastPushed);
+      if (resp.ok) body = await resp.json();
+    } catch (e) { /* offline for a moment: ask again later */ }
+    if (sender !== state.sender) return;  // a new conversation was started meanwhile
+    let wait = 10000;
+    if (body) {
+      for (const m of body.messages || []) {
+        if (m.id <= state.lastPushed) continue;  // already shown (an overlapping poll)
+        state.lastPushed = m.id;
+        const node = append(m.role === "agent" ? { who: "agent", text: m.text } : { who: "bot", text: m.text });
+        showFromTop(node);
+        if (m.role !== "agent" && state.awaiting > 0) state.awaiting -= 1;
+      }
+      state.withAgent = Boolean(body.handoff);
+      save();
+      wait = (body.poll_seconds || 3) * 1000;
+    }
+    if ((state.withAgent || state.awaiting) && !pollTimer) pollTimer = setTimeout(poll, wait);
   }
   function informRegion(region) { return "/inform_region" + JSON.stringify({ region: region || NATIONAL }); }
 
@@ -295,6 +350,11 @@
     state.sender = newSender();
     state.history = [];
     state.regionSent = "";
+    state.withAgent = false;
+    state.awaiting = 0;
+    state.lastPushed = 0;
+    clearTimeout(pollTimer);
+    pollTimer = null;
     save();
     log.replaceChildren();
     greet();
@@ -328,5 +388,6 @@
   greet();
   state.history.forEach((entry, i) => log.append(render(entry, i)));
   scrollDown();
+  if (state.withAgent || state.awaiting) watch();
   window.Taxbot12366 = { send: (text) => send(text, text), open: () => setOpen(true), close: () => setOpen(false) };
 })();

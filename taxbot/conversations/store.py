@@ -4,7 +4,12 @@
   the knowledge base sources it was answered from, region);
 * ``handoffs``: the human handoff queue — ``waiting`` → ``claimed`` (an agent took it) → ``released``
   (back to the bot). While a conversation has a waiting or claimed handoff the bot stays silent in it;
-* ``feedback``: 有用/没用 on an answer (question, sources, region) and the 1–5 rating at the end.
+* ``feedback``: 有用/没用 on an answer (question, sources, region) and the 1–5 rating at the end;
+* ``channel_addresses`` (revision 0500): where a pushed message goes when the conversation id does not
+  say it (the number behind an SMS pseudonym); read only by ``taxbot.delivery``, never shown to staff.
+
+Messages pushed into a conversation (a staff reply, the bot's "back" notice; ``taxbot.delivery``) are turns
+whose answer kind is ``pushed`` or ``push_failed``; the web widget fetches them with ``pushed_after``.
 """
 
 from __future__ import annotations
@@ -20,13 +25,26 @@ from channels.masking import mask
 from knowledge_base import migrations
 from knowledge_base.models import NATIONAL
 from taxbot.conversations.recorder import TurnSummary
-from taxbot.conversations.schema import feedback, handoffs, turns
+from taxbot.conversations.schema import feedback, handoffs, metadata, turns
 from taxbot.errors import TaxbotError
 
 WAITING, CLAIMED, RELEASED = "waiting", "claimed", "released"
 OPEN = (WAITING, CLAIMED)
 TAXPAYER, BOT, AGENT = "taxpayer", "bot", "agent"
+PUSHING, PUSHED, PUSH_FAILED = "pushing", "pushed", "push_failed"  # answer kinds of pushed turns
+PUSH_KINDS = (PUSHING, PUSHED, PUSH_FAILED)
 ANSWER_KINDS = ("faq", "article", "calculation")  # bot turns that answer a question (feedback is about them)
+
+
+addresses = sa.Table(
+    "channel_addresses",  # created by Alembic revision 0500_handoff_desk
+    metadata,
+    sa.Column("conversation_id", sa.String(128), primary_key=True),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("address", sa.String(64), nullable=False),
+    sa.Column("via", sa.String(20), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
 
 
 class HandoffNotFound(TaxbotError):
@@ -54,6 +72,7 @@ class Handoff:
     status: str
     created_at: datetime
     claimed_by: str | None = None
+    claimed_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -89,10 +108,10 @@ class ConversationStore:
         answer_kind: str = "",
         sources: Sequence[str] = (),
         region: str = NATIONAL,
-    ) -> None:
-        """Store one turn; the text is masked here whatever the caller did."""
+    ) -> int:
+        """Store one turn (its id returned); the text is masked here whatever the caller did."""
         with self.engine.begin() as conn:
-            conn.execute(
+            return conn.execute(
                 turns.insert().values(
                     conversation_id=conversation_id,
                     at=_now(),
@@ -103,7 +122,27 @@ class ConversationStore:
                     sources=list(sources),
                     region=region or NATIONAL,
                 )
+            ).inserted_primary_key[0]
+
+    def set_answer_kind(self, turn_id: int, answer_kind: str) -> None:
+        """Mark a turn after the fact (a pushed message: delivered or not)."""
+        with self.engine.begin() as conn:
+            conn.execute(turns.update().where(turns.c.id == turn_id).values(answer_kind=answer_kind[:32]))
+
+    def pushed_after(self, conversation_id: str, after: int, *, limit: int = 100) -> list[Turn]:
+        """Messages pushed into the conversation (staff replies, bot notices) with an id above ``after``."""
+        query = (
+            sa.select(turns)
+            .where(
+                turns.c.conversation_id == conversation_id,
+                turns.c.id > after,
+                turns.c.answer_kind.in_(PUSH_KINDS),
             )
+            .order_by(turns.c.id)
+            .limit(limit)
+        )
+        with self.engine.connect() as conn:
+            return [_turn(r) for r in conn.execute(query).all()]
 
     def transcript(self, conversation_id: str, *, limit: int = 500) -> list[Turn]:
         """The conversation's turns, oldest first (the last ``limit``)."""
@@ -139,6 +178,11 @@ class ConversationStore:
         """The open handoff of a conversation (the bot is paused in it), or None."""
         with self.engine.connect() as conn:
             return self._open(conn, conversation_id)
+
+    def get_handoff(self, handoff_id: int) -> Handoff | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(handoffs).where(handoffs.c.id == handoff_id)).first()
+        return _handoff(row) if row is not None else None
 
     def list_waiting(self, *, include_claimed: bool = False) -> list[Handoff]:
         """Open handoffs, oldest first."""
@@ -202,6 +246,27 @@ class ConversationStore:
             .limit(1)
         ).first()
         return _handoff(row) if row is not None else None
+
+    # --- where pushed messages go ----------------------------------------------------------------------
+    def remember_address(self, conversation_id: str, channel: str, address: str, via: str = "") -> None:
+        """The latest address of the conversation (an SMS number), replacing any earlier one."""
+        values = {"channel": channel, "address": address[:64], "via": via[:20], "updated_at": _now()}
+        with self.engine.begin() as conn:
+            done = conn.execute(
+                addresses.update().where(addresses.c.conversation_id == conversation_id).values(**values)
+            )
+            if not done.rowcount:
+                conn.execute(addresses.insert().values(conversation_id=conversation_id, **values))
+
+    def address(self, conversation_id: str) -> tuple[str, str, str] | None:
+        """(channel, address, via) of the conversation, or None when none was recorded."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(addresses.c.channel, addresses.c.address, addresses.c.via).where(
+                    addresses.c.conversation_id == conversation_id
+                )
+            ).first()
+        return (row.channel, row.address, row.via) if row is not None else None
 
     # --- feedback ----------------------------------------------------------------------------------
     def record_feedback(
@@ -309,8 +374,22 @@ class ConversationStore:
             return _handoff(conn.execute(sa.select(handoffs).where(handoffs.c.id == new_id)).one())
 
     # --- async twins -------------------------------------------------------------------------------
-    async def arecord_turn(self, conversation_id: str, role: str, text: str, **kwargs: object) -> None:
-        await asyncio.to_thread(lambda: self.record_turn(conversation_id, role, text, **kwargs))  # type: ignore[arg-type]
+    async def arecord_turn(self, conversation_id: str, role: str, text: str, **kwargs: object) -> int:
+        return await asyncio.to_thread(lambda: self.record_turn(conversation_id, role, text, **kwargs))  # type: ignore[arg-type]
+
+    async def aset_answer_kind(self, turn_id: int, answer_kind: str) -> None:
+        await asyncio.to_thread(self.set_answer_kind, turn_id, answer_kind)
+
+    async def apushed_after(self, conversation_id: str, after: int) -> list[Turn]:
+        return await asyncio.to_thread(self.pushed_after, conversation_id, after)
+
+    async def aremember_address(
+        self, conversation_id: str, channel: str, address: str, via: str = ""
+    ) -> None:
+        await asyncio.to_thread(self.remember_address, conversation_id, channel, address, via)
+
+    async def aaddress(self, conversation_id: str) -> tuple[str, str, str] | None:
+        return await asyncio.to_thread(self.address, conversation_id)
 
     async def arecord_exchange(
         self, conversation_id: str, message: str, summary: TurnSummary
@@ -345,17 +424,11 @@ def _turn(row: sa.Row) -> Turn:
 
 
 def _handoff(row: sa.Row) -> Handoff:
-    return Handoff(row.id, row.conversation_id, row.reason, row.status, row.created_at, row.claimed_by)
+    return Handoff(
+        row.id, row.conversation_id, row.reason, row.status, row.created_at, row.claimed_by, row.claimed_at
+    )
 
 
 def open_conversation_store(database_url: str) -> ConversationStore:
     """The store on ``database_url``, its schema brought up to date (every migration head)."""
-    url = sa.make_url(database_url)
-    kwargs: dict = {}
-    if url.get_backend_name() == "sqlite":
-        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-    elif url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    engine = sa.create_engine(url, **kwargs)
-    migrations.upgrade(engine, "heads")
-    return ConversationStore(engine)
+    return ConversationStore(migrations.migrated_engine(database_url))
