@@ -42,6 +42,14 @@ class StaffError(TaxbotError):
     """A bad account operation (duplicate user, weak password, unknown name)."""
 
 
+class UnknownUser(StaffError):
+    """No account with that user name."""
+
+
+class LastAdmin(StaffError):
+    """The change would leave the console without an active administrator."""
+
+
 @dataclass(frozen=True)
 class StaffUser:
     id: int
@@ -114,16 +122,86 @@ class StaffStore:
         return [_user(r) for r in rows]
 
     def set_active(self, username: str, active: bool, *, actor: str = "system") -> None:
+        """The operator's switch (CLI): unlike ``update_user`` it may disable the last admin."""
         with self.engine.begin() as conn:
             row = conn.execute(sa.select(t.users).where(t.users.c.username == username)).mappings().first()
             if row is None:
-                raise StaffError(f"no user named {username!r}")
+                raise UnknownUser(f"no user named {username!r}")
             conn.execute(sa.update(t.users).where(t.users.c.id == row["id"]).values(active=active))
             if not active:  # a disabled account loses its sessions and tokens at once
-                conn.execute(sa.delete(t.sessions).where(t.sessions.c.user_id == row["id"]))
-                conn.execute(sa.delete(t.tokens).where(t.tokens.c.user_id == row["id"]))
+                self._end_access(conn, row["id"])
             action = "enable_user" if active else "disable_user"
             self._audit(conn, actor, action, "user", username, before=str(row["active"]), after=str(active))
+
+    def update_user(
+        self, username: str, *, role: Role | None = None, active: bool | None = None, actor: str = "system"
+    ) -> StaffUser:
+        """Change the role and/or the active flag; refuses (LastAdmin) to leave no active admin.
+
+        The admin rows are locked (``FOR UPDATE`` on PostgreSQL) so two admins demoting each other at once
+        cannot both succeed; a disabled account loses its sessions and tokens at once.
+        """
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(t.users).where(t.users.c.username == username)).mappings().first()
+            if row is None:
+                raise UnknownUser(f"no user named {username!r}")
+            old_role, old_active = Role(row["role"]), bool(row["active"])
+            new_role = old_role if role is None else role
+            new_active = old_active if active is None else active
+            if old_role == Role.ADMIN and old_active and not (new_role == Role.ADMIN and new_active):
+                admins = conn.execute(
+                    sa.select(t.users.c.id)
+                    .where(t.users.c.role == str(Role.ADMIN), t.users.c.active.is_(True))
+                    .with_for_update()
+                ).all()
+                if len(admins) <= 1:
+                    raise LastAdmin(f"{username!r} is the last active admin")
+            conn.execute(
+                sa.update(t.users)
+                .where(t.users.c.id == row["id"])
+                .values(role=str(new_role), active=new_active)
+            )
+            if new_role != old_role:
+                self._audit(conn, actor, "change_role", "user", username, before=old_role, after=new_role)
+            if new_active != old_active:
+                action = "enable_user" if new_active else "disable_user"
+                self._audit(
+                    conn, actor, action, "user", username, before=str(old_active), after=str(new_active)
+                )
+            if not new_active:
+                self._end_access(conn, row["id"])
+        user = self.get_user(username)
+        assert user is not None
+        return user
+
+    def set_password(self, username: str, password: str, *, actor: str = "system") -> None:
+        """A new password (strength is checked by the caller); the user's sessions and tokens end."""
+        if len(password) < MIN_PASSWORD:
+            raise StaffError(f"the password must have at least {MIN_PASSWORD} characters")
+        with self.engine.begin() as conn:
+            row = conn.execute(sa.select(t.users.c.id).where(t.users.c.username == username)).first()
+            if row is None:
+                raise UnknownUser(f"no user named {username!r}")
+            conn.execute(
+                sa.update(t.users).where(t.users.c.id == row.id).values(password_hash=_hasher.hash(password))
+            )
+            self._end_access(conn, row.id)
+            self._audit(conn, actor, "reset_password", "user", username)
+
+    def last_logins(self) -> dict[str, datetime]:
+        """User name -> time of the latest login (from the audit log's ``login`` entries)."""
+        query = (
+            sa.select(t.audit.c.key, sa.func.max(t.audit.c.at))
+            .where(t.audit.c.action == "login", t.audit.c.kind == "user")
+            .group_by(t.audit.c.key)
+        )
+        with self.engine.connect() as conn:
+            return {key: _aware(at) for key, at in conn.execute(query).all()}
+
+    @staticmethod
+    def _end_access(conn: sa.Connection, user_id: int) -> None:
+        conn.execute(sa.delete(t.sessions).where(t.sessions.c.user_id == user_id))
+        conn.execute(sa.delete(t.tokens).where(t.tokens.c.user_id == user_id))
 
     def authenticate(self, username: str, password: str) -> StaffUser | None:
         """The active user with these credentials, else None (same cost either way)."""

@@ -55,11 +55,6 @@ async def me(principal: ApiUser) -> UserPublic:
     return _user(principal.user)
 
 
-@router.get("/users")
-async def users(principal: ApiAdmin, store: StaffStoreDep) -> list[UserPublic]:
-    return [_user(u) for u in await run_in_threadpool(store.list_users)]
-
-
 @router.get("/audit")
 async def audit(
     principal: ApiAdmin, store: StaffStoreDep, limit: Annotated[int, Query(ge=1, le=1000)] = 200

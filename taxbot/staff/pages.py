@@ -29,7 +29,11 @@ from taxbot.staff.search import hit_view, parse_filters, run_search
 router = APIRouter(
     prefix="/staff", tags=["staff pages"], include_in_schema=False, max_body_size=FORM_BODY_LIMIT
 )
-ASSETS = {"staff.js": "application/javascript; charset=utf-8", "staff.css": "text/css; charset=utf-8"}
+ASSETS = {
+    "staff.js": "application/javascript; charset=utf-8",
+    "staff.css": "text/css; charset=utf-8",
+    "analytics.js": "application/javascript; charset=utf-8",  # the charts of /staff/analytics
+}
 
 
 def _safe_next(target: str) -> str:
