@@ -1,7 +1,9 @@
 """`POST /api/chat`: one taxpayer message to the dialogue engine, its replies back.
 
 The message goes through ``GatedDialogue`` (taxbot/conversations/gateway.py), the one path every channel
-uses: masking before Rasa, the handoff gate, and the masked conversation log.
+uses: masking before Rasa, the handoff gate, and the masked conversation log. While Rasa is down or slow
+the message is queued and answered later (``taxbot.conversations.replay``, whose worker this router's
+lifespan runs); the taxpayer never gets an error status for a message.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from pydantic import BaseModel, Field
 from channels.masking import get_logger
 from taxbot.conversations import ConversationStore, open_conversation_store
 from taxbot.conversations.gateway import GatedDialogue
+from taxbot.conversations.pending import PendingStore
+from taxbot.conversations.replay import QueueingEngine, ReplayWorker, notice
 from taxbot.errors import DialogueUnavailable
 from taxbot.routes import SettingsDep
 from taxbot.settings import Settings
@@ -38,10 +42,22 @@ async def conversations_lifespan(app: FastAPI) -> AsyncIterator[None]:
     except (sa.exc.SQLAlchemyError, CommandError) as exc:
         logger.error("conversation store not opened; chats go on unrecorded and without handoff: %s", exc)
     app.state.conversations = store
-    app.state.dialogue = GatedDialogue(app.state.rasa, store)
+    app.state.pending = PendingStore(store.engine) if store is not None else None
+    engine = QueueingEngine(app.state.rasa, app.state.pending) if store is not None else app.state.rasa
+    app.state.dialogue = GatedDialogue(engine, store)
+    replay = GatedDialogue(app.state.rasa, store)  # the same path, but failing instead of queueing
+    worker = None
+    if app.state.pending is not None:  # Delivery is built by a later lifespan: looked up when needed
+        worker = ReplayWorker(app.state.pending, replay, app.state.rasa.status,
+                              lambda: getattr(app.state, "delivery", None))  # fmt: skip
+        worker.start()
+    app.state.replay_worker = worker
     try:
         yield
     finally:
+        if worker is not None:
+            await worker.stop()
+        await replay.drain()
         await app.state.dialogue.drain()
         if store is not None:
             store.close()
@@ -70,20 +86,18 @@ class ChatRequest(BaseModel):
     message: str = Field(description="The taxpayer's message")
 
 
-@router.post(
-    "/chat",
-    responses={
-        422: {"description": "Empty or oversized message"},
-        503: {"description": "The dialogue engine is unavailable"},
-    },
-)
+@router.post("/chat", responses={422: {"description": "Empty or oversized message"}})
 async def chat(
     body: ChatRequest,
     settings: SettingsDep,
     dialogue: DialogueDep,
 ) -> list[dict[str, Any]]:
     """Rasa's replies: `{"recipient_id", "text", "buttons"}` and `{"recipient_id", "custom"}` (citations,
-    answer kind) items; while a human has the conversation, one note that the message was passed on."""
+    answer kind) items; while a human has the conversation, one note that the message was passed on.
+
+    Rasa down or slow: the message is queued and the note says so, custom `{"answer_kind": "queued",
+    "poll": true}` — the answer comes later in `GET /api/chat/{sender}/messages` (one `bot` message per
+    queued one). When it cannot be queued: custom `{"answer_kind": "unavailable", "retry": true}`."""
     message = body.message.strip()
     if not message:
         raise HTTPException(status_code=422, detail="消息不能为空：请输入您要咨询的问题。")
@@ -96,4 +110,4 @@ async def chat(
         return await dialogue.send_message(body.sender, message)
     except DialogueUnavailable as exc:
         logger.warning("chat from %s failed: %s", body.sender, exc)
-        raise HTTPException(status_code=503, detail=UNAVAILABLE) from None
+        return notice(body.sender, UNAVAILABLE, answer_kind="unavailable", retry=True, citations=[])

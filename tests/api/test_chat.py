@@ -1,4 +1,9 @@
+from fastapi.testclient import TestClient
+
+from taxbot.app import create_app
+from taxbot.conversations.replay import QUEUED
 from taxbot.routes.chat import UNAVAILABLE
+from taxbot.services import Services
 
 
 def test_empty_message_is_422_with_a_reason(client):
@@ -17,11 +22,26 @@ def test_missing_sender_is_422(client):
     assert client.post("/api/chat", json={"message": "你好"}).status_code == 422
 
 
-def test_rasa_down_is_503_with_the_hotline_and_no_traceback(client):
-    response = client.post("/api/chat", json={"sender": "u1", "message": "小规模纳税人征收率是多少"})
-    assert response.status_code == 503
-    assert response.json() == {"detail": UNAVAILABLE}
-    assert "Traceback" not in response.text
+def test_rasa_down_queues_the_message_and_tells_the_widget_to_poll(client):
+    response = client.post("/api/chat", json={"sender": "u1", "message": "我的手机13800138000，征收率是多少"})
+    assert response.status_code == 200 and "Traceback" not in response.text
+    [note, custom] = response.json()
+    assert note["text"] == QUEUED and "12366" in note["text"]
+    assert custom["custom"]["answer_kind"] == "queued" and custom["custom"]["poll"] is True
+    [queued] = client.app.state.pending.messages("u1")
+    assert queued.status == "pending" and "13800138000" not in queued.text and "征收率是多少" in queued.text
+
+
+def test_without_a_conversation_store_the_taxpayer_is_told_to_retry(settings, tiny_retriever):
+    settings = settings.model_copy(update={"database_url": "postgresql://nobody@127.0.0.1:1/none"})
+    app = create_app(settings, Services(settings=settings, retriever=tiny_retriever))
+    with TestClient(app) as client:
+        response = client.post("/api/chat", json={"sender": "u1", "message": "征收率是多少"})
+    assert response.status_code == 200
+    [note, custom] = response.json()
+    assert note["text"] == UNAVAILABLE and custom["custom"] == {
+        "answer_kind": "unavailable", "retry": True, "citations": [],
+    }  # fmt: skip
 
 
 def test_a_handed_over_conversation_is_stored_for_the_agent_not_sent_to_rasa(client):
@@ -36,9 +56,9 @@ def test_a_handed_over_conversation_is_stored_for_the_agent_not_sent_to_rasa(cli
     assert "13800138000" not in turn.text and "138****8000" in turn.text
     store.release(handoff.id)
     response = client.post("/api/chat", json={"sender": "u7", "message": "还有个问题"})
-    assert response.status_code == 503  # released: back to the (unreachable) bot
+    assert response.json()[0]["text"] == QUEUED  # released: back to the (unreachable) bot, so queued
 
 
 def test_other_conversations_are_not_gated(client):
     client.app.state.conversations.enqueue("u8", "request")
-    assert client.post("/api/chat", json={"sender": "u9", "message": "你好"}).status_code == 503
+    assert client.post("/api/chat", json={"sender": "u9", "message": "你好"}).json()[0]["text"] == QUEUED
