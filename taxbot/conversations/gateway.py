@@ -18,6 +18,7 @@ A broken conversation database never stops the chat: it is logged and the turn g
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -25,6 +26,8 @@ import sqlalchemy as sa
 from channels.masking import get_logger, mask
 from taxbot.conversations.recorder import TurnSummary, payload_intent, summarise
 from taxbot.conversations.store import TAXPAYER, ConversationStore
+from taxbot.observability.logs import bind_conversation
+from taxbot.observability.metrics import channel_of, record_turn
 
 logger = get_logger(__name__)
 
@@ -49,6 +52,17 @@ class GatedDialogue:
 
     async def send_message(
         self, sender: str, message: str, metadata: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
+        bind_conversation(sender)  # named in this turn's log lines
+        started, replies = time.perf_counter(), None
+        try:
+            replies = await self._send_gated(sender, message, metadata)
+        finally:  # turn metrics by channel; ``None`` replies: the dialogue engine was unavailable
+            record_turn(channel_of(metadata), replies, time.perf_counter() - started)
+        return replies
+
+    async def _send_gated(
+        self, sender: str, message: str, metadata: dict[str, Any] | None
     ) -> list[dict[str, Any]]:
         message = mask(message)
         store = self.conversations

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import warnings
 import zlib
 from typing import Any
@@ -11,15 +10,19 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from rasa_sdk import utils
+from rasa_sdk.executor import ActionExecutor
 from rasa_sdk.interfaces import (
     ActionExecutionRejection,
     ActionMissingDomainException,
     ActionNotFoundException,
 )
 
+from channels.masking import get_logger
+from taxbot.observability.logs import bind_conversation
+from taxbot.observability.metrics import record_action_call
 from taxbot.routes import ExecutorDep
 
-logger = logging.getLogger(__name__)
+logger = get_logger(__name__)  # action names and errors may quote what the taxpayer wrote
 router = APIRouter(tags=["actions"])
 
 
@@ -29,7 +32,14 @@ def _parse(raw: bytes, encoding: str | None) -> Any:
     return json.loads(raw) if raw else None
 
 
-@router.post("/webhook")
+@router.post(
+    "/webhook",
+    responses={  # rasa-sdk's wire format: {"error": ..., "action_name": ...}
+        400: {"description": "Not an action call, or the action rejected it"},
+        404: {"description": "No such action"},
+        449: {"description": "The action needs the domain and the call did not include it"},
+    },
+)
 async def webhook(request: Request, executor: ExecutorDep) -> JSONResponse:
     """Run the action Rasa asks for; the body and answer are rasa-sdk's wire format."""
     try:
@@ -38,7 +48,44 @@ async def webhook(request: Request, executor: ExecutorDep) -> JSONResponse:
         action_call = None
     if not isinstance(action_call, dict):
         return JSONResponse({"error": "Invalid body request"}, status_code=400)
+    problem = _malformed(action_call)
+    if problem:
+        return JSONResponse({"error": f"Invalid body request: {problem}"}, status_code=400)
+    tracker = action_call.get("tracker")
+    bind_conversation(tracker.get("sender_id") if isinstance(tracker, dict) else None)
+    response = await _run(executor, action_call)
+    record_action_call(executor.actions, action_call.get("next_action"), response.status_code)
+    return response
 
+
+_SHAPES = {"slots": dict, "latest_message": dict, "events": list}
+_MESSAGE_SHAPES = {"text": str, "intent": dict, "entities": list}
+_NAMES = {dict: "an object", list: "a list", str: "a string"}
+
+
+def _malformed(action_call: dict[str, Any]) -> str | None:
+    """What makes this not an action call in rasa-sdk's wire format (rasa-sdk itself would crash: 500)."""
+    name = action_call.get("next_action")
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        return "next_action must be a string"
+    tracker = action_call.get("tracker")
+    if not isinstance(tracker, dict):
+        return "tracker must be an object"
+    for key, shape in _SHAPES.items():
+        if tracker.get(key) is not None and not isinstance(tracker[key], shape):
+            return f"tracker.{key} must be {_NAMES[shape]}"
+    message = tracker.get("latest_message") or {}
+    for key, shape in _MESSAGE_SHAPES.items():
+        if message.get(key) is not None and not isinstance(message[key], shape):
+            return f"tracker.latest_message.{key} must be {_NAMES[shape]}"
+    if action_call.get("domain") is not None and not isinstance(action_call["domain"], dict):
+        return "domain must be an object"
+    return None
+
+
+async def _run(executor: ActionExecutor, action_call: dict[str, Any]) -> JSONResponse:
     with warnings.catch_warnings():  # rasa 3.6 calling rasa-sdk 3.21: the wire format is compatible
         warnings.simplefilter("ignore")
         utils.check_version_compatibility(action_call.get("version"))
