@@ -17,6 +17,9 @@ import re
 
 _EDGE_L = r"(?<![0-9A-Za-z])"
 _EDGE_R = r"(?![0-9A-Za-z])"
+# all-digit shapes end only at another digit: "tel13800138000", "ID110101199003071234" are still numbers
+_NUM_L = r"(?<!\d)"
+_NUM_R = r"(?!\d)"
 _SEP = r"[ \-]?"
 
 
@@ -26,19 +29,20 @@ def _digits(count: int) -> str:
 
 
 # Order matters: longer and more specific shapes first, each replaced before the next runs.
-_TIN_20 = re.compile(_EDGE_L + _digits(17) + _SEP + r"[\dXx]" + _SEP + r"\d" + _SEP + r"\d" + _EDGE_R)
-_ID_CARD = re.compile(_EDGE_L + _digits(17) + _SEP + r"[\dXx]" + _EDGE_R)
+_TIN_20 = re.compile(_NUM_L + _digits(17) + _SEP + r"[\dXx]" + _SEP + r"\d" + _SEP + r"\d" + _NUM_R)
+_ID_CARD = re.compile(_NUM_L + _digits(17) + _SEP + r"[\dXx]" + _NUM_R)
 _USCC = re.compile(_EDGE_L + r"[0-9A-HJ-NP-RTUW-Y]{2}\d{6}[0-9A-HJ-NP-RTUW-Y]{10}" + _EDGE_R)
-_BANK_CARD = re.compile(_EDGE_L + _digits(16) + r"(?:" + _SEP + r"\d){0,3}" + _EDGE_R)
-_TIN_15 = re.compile(_EDGE_L + r"\d{6}[0-9A-Z]{8}[\dX]" + _EDGE_R + r"|" + _EDGE_L + _digits(15) + _EDGE_R)
+_BANK_CARD = re.compile(_NUM_L + _digits(16) + r"(?:" + _SEP + r"\d){0,3}" + _NUM_R)
+_TIN_15 = re.compile(_EDGE_L + r"\d{6}[0-9A-Z]{8}[\dX]" + _EDGE_R + r"|" + _NUM_L + _digits(15) + _NUM_R)
+_LONG_RUN = re.compile(r"\d{21,}")  # longer than any shape above: two numbers written together
 _MOBILE = re.compile(
     r"(?:(?P<prefix>"
-    + _EDGE_L
+    + _NUM_L
     + r"(?:\+|00)?86[ \-]?)|"
-    + _EDGE_L
+    + _NUM_L
     + r")"
     + r"(?P<number>1[3-9]\d(?:[ \-]?\d){8})"
-    + _EDGE_R
+    + _NUM_R
 )
 
 
@@ -70,6 +74,7 @@ def mask(text: str) -> str:
     text = _USCC.sub(lambda m: _keep(m.group(0), 2, 2), text)
     text = _BANK_CARD.sub(lambda m: _keep(m.group(0), 4, 4), text)
     text = _TIN_15.sub(lambda m: _keep(m.group(0), 2, 2), text)
+    text = _LONG_RUN.sub(lambda m: _keep(m.group(0), 2, 2), text)
     return _MOBILE.sub(_mask_mobile, text)
 
 

@@ -50,7 +50,7 @@ def _strings(value: Any, field: str, path: Path) -> tuple[str, ...]:
 def document_from_markdown(path: Path, text: str, front: str) -> tuple[Document, list[str]]:
     try:
         meta = yaml.safe_load(front)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError) as exc:  # ValueError: a date Python cannot hold (0000-01-01)
         raise BrokenFile(f"{path}: front matter is not valid YAML ({exc})") from exc
     if not isinstance(meta, dict):
         raise BrokenFile(f"{path}: front matter must be a mapping, got {type(meta).__name__}")

@@ -13,7 +13,11 @@ from index.jsonio import document_json, search_json
 from knowledge_base.regions import normalize_region
 from taxbot.services import Services
 
-router = APIRouter(prefix="/api/kb", tags=["knowledge base"])
+router = APIRouter(
+    prefix="/api/kb",
+    tags=["knowledge base"],
+    responses={503: {"description": "The knowledge base is not loaded; `detail` says why"}},
+)
 
 
 def get_services(request: Request) -> Services:
@@ -65,7 +69,7 @@ async def search(
     return search_json(q, canonical, when, hits)
 
 
-@router.get("/documents/{doc_id}")
+@router.get("/documents/{doc_id}", responses={404: {"description": "No such entry"}})
 async def get_document(doc_id: str, services: ServicesDep) -> dict[str, Any]:
     """A document's metadata and articles."""
     doc = await run_in_threadpool(services.store.get_document, doc_id) if services.store else None
@@ -74,7 +78,7 @@ async def get_document(doc_id: str, services: ServicesDep) -> dict[str, Any]:
     return document_json(doc)
 
 
-@router.get("/faq/{faq_id}")
+@router.get("/faq/{faq_id}", responses={404: {"description": "No such entry"}})
 async def get_faq(faq_id: str, services: ServicesDep) -> dict[str, Any]:
     """One FAQ entry (current version)."""
     entry = await run_in_threadpool(services.store.get_faq, faq_id) if services.store else None
