@@ -12,11 +12,12 @@ TAXBOT := $(VENV)/bin/taxbot
 APP_STAMP := .stamps/app-venv-$(shell sha256sum pyproject.toml | cut -c1-16)
 RASA_STAMP := .stamps/rasa-venv-$(shell sha256sum bot/requirements-rasa.txt | cut -c1-16)
 
-.PHONY: help venv venv-rasa model kb bot-model browser run test lint clean distclean
+.PHONY: help venv venv-rasa model kb bot-model browser nginx run run-scaled test lint clean distclean
 
 help:
 	@echo "make run        set up everything and run the product (Rasa + app) on the shipped knowledge base"
 	@echo "make test       set up, then ruff and the whole pytest suite (incl. the real Rasa round trip)"
+	@echo "make run-scaled APPS=2 RASAS=2   app and Rasa replicas behind nginx (PostgreSQL + Redis; README)"
 	@echo "make venv | venv-rasa | model | kb | bot-model | lint | clean | distclean"
 
 venv: $(APP_STAMP)
@@ -48,6 +49,14 @@ bot-model: venv venv-rasa
 run: venv venv-rasa model kb bot-model
 	$(TAXBOT) serve
 
+# scaled mode (README "Scaled mode"): TAXBOT_DATABASE_URL and TAXBOT_TRACKER_STORE_URL on PostgreSQL,
+# TAXBOT_LOCK_STORE_URL on Redis must be set; `taxbot serve-scaled` refuses SQLite with a clear message
+APPS ?= 2
+RASAS ?= 2
+run-scaled: venv venv-rasa model bot-model nginx
+	$(TAXBOT) kb init
+	$(TAXBOT) serve-scaled --apps $(APPS) --rasas $(RASAS)
+
 lint: venv
 	$(VENV)/bin/ruff check .
 
@@ -59,6 +68,11 @@ test: venv venv-rasa model bot-model browser
 browser:
 	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ] || ! fc-list 2>/dev/null | grep -qi wenquanyi; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver fonts-wqy-microhei; fi
+
+# nginx (Debian's) as the reverse proxy of scaled mode; run by `taxbot serve-scaled` as a child process
+nginx:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; fi
 
 clean:
 	rm -rf var .stamps .pytest_cache .ruff_cache .benchmarks test-artifacts .rasa
