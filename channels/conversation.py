@@ -82,7 +82,9 @@ class Conversation:
     ) -> OutboundMessage:
         """Ask the dialogue engine (channel name in metadata) and remember the buttons it offered.
 
-        Never raises for an unreachable engine: the taxpayer gets an apology pointing to 12366.
+        Never raises for an unreachable engine: the app's dialogue queues the message and answers with a
+        notice (``taxbot.conversations.replay``); where it cannot, the taxpayer gets an apology pointing to
+        12366 and asking to retry.
         """
         return (await self.respond_turn(message, dialogue, text)).outbound
 

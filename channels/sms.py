@@ -21,6 +21,9 @@ answers a minute; beyond that one polite notice, then silence until the minute h
 Twilio-style gateway: ``POST /sms/inbound/twilio`` (form ``From``, ``To``, ``Body``, ``MessageSid``,
 ``X-Twilio-Signature`` checked, see ``channels.sms_twilio``), answered through the Messages API; dedup by
 MessageSid, the same opt-out words, limits and "全文".
+
+Rasa down: the SMS sent is the queued notice; the answer follows through ``taxbot.delivery`` to the number
+recorded for the conversation once Rasa is back (``taxbot.conversations.replay``).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ from typing import Any, Literal, Protocol
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from channels import store
 from channels.base import DialogueEngine, InboundMessage
@@ -46,10 +49,14 @@ from channels.config import SmsSettings
 from channels.conversation import Conversation
 from channels.http import read_body
 from channels.masking import get_logger
+from channels.rate_limit import RedisRateLimiter
 from channels.render import FULL_TEXT_HINT, is_full_text_request, render_text, sms_pages
 from channels.runtime import ChannelRuntime, DialogueDep, RuntimeDep, require_conversation
 from channels.sms_gateway import SmsGatewayError, TencentSms
 from channels.sms_twilio import TwilioSms, valid_signature
+from taxbot.delivery import remember_address
+from taxbot.settings import Settings
+from taxbot.subscriptions import commands as subscription_commands
 
 logger = get_logger(__name__)
 
@@ -72,6 +79,7 @@ class RateLimiter:
     In memory on purpose: the window is one minute, so what a restart forgets is at most a minute of
     counts (a few extra answers), while a table would cost two writes per inbound SMS; the app runs as
     one process (``taxbot serve``). Numbers with nothing in the window are swept out once many are held.
+    Several app replicas (``taxbot serve-scaled``) share ``channels.rate_limit.RedisRateLimiter`` instead.
     """
 
     SWEEP_AT = 10_000
@@ -120,12 +128,21 @@ async def sms_lifespan(app: FastAPI) -> AsyncIterator[None]:
             backoff=settings.retry_backoff,
         )  # fmt: skip
     app.state.sms_twilio = twilio
-    app.state.sms_limiter = RateLimiter(settings.rate_limit_per_minute)
+    app_settings = getattr(app.state, "settings", None)
+    redis_url = app_settings.redis_url if isinstance(app_settings, Settings) else ""
+    limiter = (  # several app replicas share the counts in Redis; one process keeps them in memory
+        RedisRateLimiter.from_url(redis_url, settings.rate_limit_per_minute)
+        if redis_url
+        else RateLimiter(settings.rate_limit_per_minute)
+    )
+    app.state.sms_limiter = limiter
     try:
         yield
     finally:
         if twilio is not None:
             await twilio.aclose()
+        if isinstance(limiter, RedisRateLimiter):
+            limiter.close()
 
 
 router = APIRouter(prefix="/sms", tags=["channels"], lifespan=sms_lifespan)
@@ -139,7 +156,7 @@ class TencentSmsReply(BaseModel):
     nationcode: str = "86"
     sign: str = ""
     text: str
-    time: int
+    time: int = Field(ge=0, le=253402300799)  # Unix seconds, up to 9999-12-31 (what a datetime holds)
 
 
 def _configured(runtime: ChannelRuntime) -> SmsSettings:
@@ -242,8 +259,12 @@ async def _handle(
 ) -> None:
     if await conversation.claim(message) is not None:
         return
+    via = "twilio" if isinstance(gateway, TwilioSms) else "tencent"  # staff replies go back the same way
+    pseudonym = message.metadata["conversation_id"]
+    await remember_address(request.app.state, pseudonym, CHANNEL, message.sender_id, via)
     try:
-        await _accept(runtime, conversation, dialogue, message, gateway, request.app.state.sms_limiter)
+        state = request.app.state
+        await _accept(runtime, conversation, dialogue, message, gateway, state.sms_limiter, state)
     except Exception:  # the webhook edge: acknowledge so the gateway does not retry a broken message
         logger.exception("sms ref=%s failed", message.ref)
         await conversation.store.afinish(CHANNEL, message.message_id, store.FAILED)
@@ -256,8 +277,11 @@ async def _accept(
     message: InboundMessage,
     gateway: Gateway | None,
     limiter: RateLimiter,
+    state: Any = None,
 ) -> None:
+    pseudonym = message.metadata.get("conversation_id", "")
     if is_stop_word(message.text):
+        await subscription_commands.stop(state, pseudonym)  # 退订 ends policy pushes too
         first = await conversation.store.aopt_out(CHANNEL, message.sender_id)
         await conversation.offer(message, ())
         await conversation.store.afinish(CHANNEL, message.message_id, store.DONE)
@@ -281,6 +305,12 @@ async def _accept(
         if verdict == "notice":
             notice = [runtime.sms.rate_limit_notice]
             conversation.spawn(_send(runtime, gateway, message, notice), f"sms-limit-{message.ref}")
+        return
+    command = await subscription_commands.answer(state, pseudonym, CHANNEL, message.text)
+    if command is not None:  # 订阅 / 取消订阅 / 我的订阅
+        await conversation.store.afinish(CHANNEL, message.message_id, store.DONE)
+        segments, _ = _pages(runtime.sms, command, gateway)
+        conversation.spawn(_send(runtime, gateway, message, segments), f"sms-sub-{message.ref}")
         return
     if is_full_text_request(message.text):
         conversation.spawn(_full_text(runtime, conversation, gateway, message), f"sms-full-{message.ref}")

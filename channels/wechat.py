@@ -11,6 +11,9 @@ through the 客服消息 API. Replies longer than 2048 bytes go out as several m
 An answer the bot shortened (Rasa's ``custom.full_answer``) ends with "回复“全文”查看完整答复" and, when
 ``document_base_url`` is set, a link to the cited document's view; the sender's later "全文" gets the
 whole answer from the channel store, without a dialogue turn.
+
+Rasa down or too slow: the passive reply (or 客服消息) is the queued notice, and the answer follows as a
+客服消息 once Rasa is back (``taxbot.conversations.replay``); WeChat's retries of the MsgId stay duplicates.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import binascii
 import struct
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -48,6 +52,7 @@ from channels.render import (
 )
 from channels.runtime import ChannelRuntime, DialogueDep, RuntimeDep, require_conversation
 from channels.wechat_api import TEXT_LIMIT_BYTES, WeChatAPIError
+from taxbot.subscriptions import commands as subscription_commands
 
 logger = get_logger(__name__)
 router = APIRouter(prefix="/wechat", tags=["channels"])
@@ -59,6 +64,7 @@ UNSUPPORTED = "目前仅支持文字咨询，请发送文字。"
 VOICE_UNRECOGNISED = "抱歉，没有听清这段语音，请发送文字。"
 NOTHING_MORE = "没有更多内容了。如需继续咨询，请直接发送您的问题。"
 SUCCESS = "success"
+MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z
 
 
 def _configured(runtime: ChannelRuntime, *, aes: bool = False, verify_only: bool = False) -> WeChatSettings:
@@ -109,7 +115,9 @@ def _inbound(message: BaseMessage, fields: dict[str, str]) -> InboundMessage:
     # WeChat's own dedup rule: MsgId for messages, FromUserName + CreateTime for events
     message_id = fields.get("MsgId") or f"{message.source}:{created}:{fields.get('Event', '')}"
     text = fields.get("Content") or fields.get("Recognition") or ""
-    stamp = datetime.fromtimestamp(int(created), UTC) if created.isdigit() else datetime.now(UTC)
+    stamp = datetime.now(UTC)
+    if created.isdigit() and int(created) <= MAX_TIMESTAMP:  # a CreateTime no datetime can hold: now
+        stamp = datetime.fromtimestamp(int(created), UTC)
     metadata = {"msg_type": message.type}
     return InboundMessage(CHANNEL, message.source, text.strip(), message_id, stamp, metadata)
 
@@ -165,7 +173,9 @@ async def receive(
         reply = seen.reply if seen.status == store.REPLIED else None
     else:
         try:
-            reply = await _turn(runtime, conversation, dialogue, message, inbound, deadline)
+            reply = await _turn(
+                runtime, conversation, dialogue, message, inbound, deadline, request.app.state
+            )
         except Exception:  # the webhook edge: log, tell WeChat "success" so the user sees no error page
             logger.exception("wechat ref=%s failed", inbound.ref)
             await conversation.store.afinish(CHANNEL, inbound.message_id, store.FAILED)
@@ -185,6 +195,7 @@ async def _turn(
     message: BaseMessage,
     inbound: InboundMessage,
     deadline: float,
+    state: Any = None,
 ) -> str | None:
     """The passive reply for this message (None = "success"), recording how it was handled."""
     settings = runtime.wechat
@@ -207,6 +218,12 @@ async def _turn(
     elif is_full_text_request(inbound.text):
         full = await conversation.store.atake_full(CHANNEL, inbound.sender_id)
         return await _reply_pieces(runtime, conversation, inbound, full or NOTHING_MORE)
+    elif (
+        command := await subscription_commands.answer(
+            state, f"{CHANNEL}:{inbound.sender_id}", CHANNEL, inbound.text
+        )
+    ) is not None:
+        return await _reply_pieces(runtime, conversation, inbound, command)  # 订阅 / 取消订阅 / 我的订阅
     task = asyncio.create_task(conversation.respond_turn(inbound, dialogue, text))
     await asyncio.wait({task}, timeout=max(deadline - asyncio.get_running_loop().time(), 0.0))
     if not task.done():

@@ -9,24 +9,36 @@ from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import date
 
+import sqlalchemy as sa
 from fastapi import FastAPI
-from fastapi.middleware.cors import CORSMiddleware
 from rasa_sdk.executor import ActionExecutor
 
 from actions import build_actions
 from channels import web
+from channels.config import SmsSettings, WeChatSettings
 from channels.routes import router as channels_router
 from knowledge_base.models import SearchHit
 from taxbot import __version__
 from taxbot.errors import TaxbotError
+from taxbot.observability import configure_logging, install
+from taxbot.observability.metrics import TimedRetriever
+from taxbot.observability.security import refuse_default_secrets
 from taxbot.rasa_client import RasaClient
-from taxbot.routes import chat, health, webhook
+from taxbot.routes import (
+    COMMON_RESPONSES,
+    chat,
+    chat_updates,
+    health,
+    metrics,
+    subscriptions,
+    unstorable_input,
+    webhook,
+)
 from taxbot.services import Services, build_services
 from taxbot.settings import Settings
 from taxbot.staff.config import StaffSettings
 
 logger = logging.getLogger(__name__)
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s  %(message)s"
 
 
 class UnavailableRetriever:
@@ -52,7 +64,7 @@ class UnavailableRetriever:
 def _executor(services: Services | None, reason: str | None) -> ActionExecutor:
     retriever = services.retriever if services is not None else UnavailableRetriever(reason or "")
     executor = ActionExecutor()
-    for action in build_actions(retriever):
+    for action in build_actions(TimedRetriever(retriever)):
         executor.register_action(action)
     return executor
 
@@ -83,31 +95,31 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 def create_app(settings: Settings | None = None, services: Services | None = None) -> FastAPI:
     """The app; ``services`` injected (tests) or built by the lifespan from ``settings``."""
     settings = settings or (services.settings if services is not None else Settings())
-    logging.basicConfig(level=settings.log_level.upper(), format=LOG_FORMAT)
     app = FastAPI(
         title="12366 智能咨询",
         version=__version__,
         description="Chat with the tax bot, and Rasa's custom-action webhook.",
         lifespan=_lifespan,
+        responses=COMMON_RESPONSES,
     )
     app.state.settings = settings
     # read now: a default secret outside development stops the app at start, not on the first login
     app.state.staff_settings = StaffSettings()
+    environment = app.state.staff_settings.environment
+    configure_logging(settings.log_level, settings.log_format, environment)
+    refuse_default_secrets(settings, app.state.staff_settings, WeChatSettings(), SmsSettings())
     app.state.injected_services = services
+    app.add_exception_handler(sa.exc.DataError, unstorable_input)  # e.g. NUL sent to PostgreSQL: 422
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(chat.router)
     app.include_router(webhook.router)
     app.include_router(channels_router)
     app.include_router(web.router)
-    # the widget runs on other (government) sites and calls /api/chat and /api/regions cross-origin;
-    # it sends no cookies or credentials (the sender id is in the body)
-    app.add_middleware(
-        CORSMiddleware,
-        allow_origins=["*"],
-        allow_methods=["GET", "POST"],
-        allow_headers=["Content-Type"],
-        max_age=600,
-    )
+    app.include_router(chat_updates.router)  # after chat and channels: builds app.state.delivery
+    app.include_router(subscriptions.router)  # after chat_updates: pushes through app.state.delivery
+    # CORS for the widget's endpoints only, security headers, request ids and metrics (taxbot.observability)
+    install(app, settings)
     if importlib.util.find_spec("taxbot.routes.kb") is not None:
         from taxbot.routes.kb import router as kb_router
 

@@ -15,6 +15,7 @@ from rich.console import Console
 from taxbot import bot_model
 from taxbot.cli_conversations import app as conversations_app
 from taxbot.cli_kb import app as kb_app
+from taxbot.cli_scaled import serve_scaled
 from taxbot.cli_staff import app as staff_app
 from taxbot.errors import TaxbotError
 from taxbot.settings import Settings, get_settings
@@ -28,6 +29,7 @@ app = typer.Typer(
 app.add_typer(kb_app, name="kb")
 app.add_typer(conversations_app, name="conversations")
 app.add_typer(staff_app, name="staff")
+app.command("serve-scaled")(serve_scaled)
 console = Console(stderr=True)
 
 

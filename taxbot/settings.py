@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -44,12 +45,29 @@ class Settings(BaseSettings):
     bot_dir: Path = PROJECT_ROOT / "bot"
     max_message_chars: int = 2000
     log_level: str = "INFO"
+    log_format: Literal["", "text", "json"] = Field(
+        default="", description="text or json (one object a line); empty = text in development, else json"
+    )
+    metrics_token: SecretStr = Field(
+        default=SecretStr(""),
+        description="Bearer token required by /metrics; empty = open (development only)",
+    )
+    hsts_seconds: int = Field(
+        default=0, ge=0, description="Strict-Transport-Security max-age; 0 = no header (set it behind TLS)"
+    )
     tracker_store_url: str = Field(
         default="",
         description="Rasa's trackers: postgresql://user:password@host:port/db; empty = SQLite in data_dir",
     )
     lock_store_url: str = Field(
         default="", description="Rasa's lock store: redis://[:password@]host:port/db; empty = in-memory"
+    )
+    redis_url: str = Field(
+        default="",
+        description="State shared by app replicas (SMS rate limits): redis://host:port/db; empty = in memory",
+    )
+    nginx_path: str = Field(
+        default="", description="nginx executable of scaled mode (serve-scaled); empty = nginx on PATH"
     )
 
     @property

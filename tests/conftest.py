@@ -12,10 +12,12 @@ import pytest
 
 from index.tokenize import cut
 from knowledge_base.models import NATIONAL, Applicability, Article, Citation, Document, FaqEntry, SearchHit
+from tests.channels.fakes import APP_ID, APP_SECRET, FakeTencentSms, FakeWeChatAPI
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
 SHARED_DIR = REPO_ROOT.parent / "shared"
+pytest_plugins = ["tests.privacy_plugin"]  # fails the run on an unmasked identifier in any log line
 _FUNCTION_WORDS = {"多少", "什么", "怎么", "是否", "可以", "请问", "现在", "哪些"}
 
 
@@ -154,3 +156,16 @@ def new_pg_schema(database_url: str) -> str:
     with psycopg.connect(database_url.replace("postgresql+psycopg", "postgresql"), autocommit=True) as conn:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     return f"{database_url}?options=-csearch_path%3D{schema}"
+
+
+# the fake WeChat API and Tencent SMS gateway (real wire format): channel, delivery and subscription tests
+@pytest.fixture
+def wechat_api() -> Iterator[FakeWeChatAPI]:
+    with FakeWeChatAPI(APP_ID, APP_SECRET) as server:
+        yield server
+
+
+@pytest.fixture
+def sms_gateway() -> Iterator[FakeTencentSms]:
+    with FakeTencentSms("AKIDtaxbot12366", "tencent-secret-key", "1400012366") as server:
+        yield server

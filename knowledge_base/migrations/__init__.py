@@ -24,6 +24,21 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
         command.upgrade(alembic_config(connection), revision)
 
 
+def migrated_engine(database_url: str) -> sa.Engine:
+    """An engine on ``database_url`` (psycopg 3 for PostgreSQL; SQLite shared across threads, waiting up to
+    30 s on a lock), its schema brought up to date — every migration head. The stores beside the knowledge
+    store (conversations, subscriptions) open their database through this."""
+    url = sa.make_url(database_url)
+    kwargs: dict = {}
+    if url.get_backend_name() == "sqlite":
+        kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+    elif url.drivername in ("postgresql", "postgres"):  # the psycopg 3 driver is the one installed
+        url = url.set(drivername="postgresql+psycopg")
+    engine = sa.create_engine(url, **kwargs)
+    upgrade(engine, "heads")
+    return engine
+
+
 def head_revision() -> str | None:
     """The newest revision in ``versions/`` (other parts of the app may add their own tables there)."""
     from alembic.script import ScriptDirectory

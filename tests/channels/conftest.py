@@ -17,12 +17,10 @@ from fastapi.testclient import TestClient
 from channels.config import SmsSettings, WeChatSettings
 from channels.routes import router
 from taxbot.settings import Settings
-from tests.channels.fakes import FakeDialogue, FakeTencentSms, FakeTwilio, FakeWeChatAPI, wechat_signature
+from tests.channels.fakes import APP_ID, APP_SECRET, FakeDialogue, FakeTwilio, wechat_signature
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "taxbot12366token"
-APP_ID = "wx1234567890abcdef"
-APP_SECRET = "secret-of-the-official-account"
 AES_KEY = base64.b64encode(bytes(range(32))).decode().rstrip("=")  # 43 characters, as WeChat issues them
 OPENID = "oTaxpayer_openid_0001"
 
@@ -41,18 +39,6 @@ def signed_query(**extra: str) -> str:
 @pytest.fixture
 def dialogue() -> FakeDialogue:
     return FakeDialogue()
-
-
-@pytest.fixture
-def wechat_api() -> Iterator[FakeWeChatAPI]:
-    with FakeWeChatAPI(APP_ID, APP_SECRET) as server:
-        yield server
-
-
-@pytest.fixture
-def sms_gateway() -> Iterator[FakeTencentSms]:
-    with FakeTencentSms("AKIDtaxbot12366", "tencent-secret-key", "1400012366") as server:
-        yield server
 
 
 TWILIO_SID = "AC0123456789abcdef0123456789abcdef"

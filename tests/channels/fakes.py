@@ -29,6 +29,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
+APP_ID = "wx1234567890abcdef"  # the Official Account the fakes and the tests share
+APP_SECRET = "secret-of-the-official-account"
+
 
 def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     end = time.monotonic() + timeout
