@@ -60,7 +60,7 @@ run-scaled: venv venv-rasa model bot-model nginx
 lint: venv
 	$(VENV)/bin/ruff check .
 
-test: venv venv-rasa model bot-model browser
+test: venv venv-rasa model bot-model browser nginx
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
@@ -75,7 +75,7 @@ nginx:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; fi
 
 clean:
-	rm -rf var .stamps .pytest_cache .ruff_cache .benchmarks test-artifacts .rasa
+	rm -rf var .stamps .pytest_cache .ruff_cache .benchmarks .hypothesis test-artifacts .rasa
 	find . -path ./.venv -prune -o -path ./.venv-rasa -prune -o -name __pycache__ -type d -exec rm -rf {} +
 
 distclean: clean
