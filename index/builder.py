@@ -88,7 +88,8 @@ def apply_changes(retriever: HybridRetriever, store, *, root: Path | None = None
                     table.remove_faq(change.key)
                 else:
                     table.upsert_faq(entry)
-        retriever.store_seq = changes[-1].seq
-        if root is not None:
-            save_version(table, root, {"store_seq": retriever.store_seq, "incremental": True})
+        seq = changes[-1].seq
+        if root is not None:  # saved first: a failed write (disk full) is retried by the next sync
+            save_version(table, root, {"store_seq": seq, "incremental": True})
+        retriever.store_seq = seq
     return len(changes)

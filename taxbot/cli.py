@@ -19,7 +19,7 @@ from taxbot.cli_scaled import serve_scaled
 from taxbot.cli_staff import app as staff_app
 from taxbot.errors import TaxbotError
 from taxbot.settings import Settings, get_settings
-from taxbot.supervisor import Supervisor, app_process, client_url, log_tail, rasa_process
+from taxbot.supervisor import Supervisor, app_process, client_url, log_tail, rasa_process, with_webhook_token
 
 app = typer.Typer(
     help="12366 智能咨询: train the dialogue model and run the product.",
@@ -90,7 +90,7 @@ def serve(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for each process to be healthy")] = 240.0,
 ) -> None:
     """Run the product: the Rasa server and the app (chat API + action webhook) until Ctrl-C."""
-    settings = get_settings()
+    settings = with_webhook_token(get_settings())
     model = ensure_bot_model(settings)
     try:
         supervisor = Supervisor([app_process(settings), rasa_process(settings, model)])

@@ -23,6 +23,7 @@ from taxbot.scaled import (
     write_layout,
 )
 from taxbot.settings import get_settings
+from taxbot.supervisor import with_webhook_token
 
 console = Console(stderr=True)
 MAX_RESTARTS = 5  # per replica and run; a replica crashing more often stops the whole tree
@@ -49,7 +50,7 @@ def serve_scaled(
     """Run the product scaled out: Rasa and app replicas behind nginx, state in PostgreSQL and Redis."""
     from taxbot.cli import ensure_bot_model  # the one model-training path (imported late: cli imports us)
 
-    settings = get_settings()
+    settings = with_webhook_token(get_settings())
     try:
         check_scaled_settings(settings)
         find_nginx(settings.nginx_path)  # before anything is written or started

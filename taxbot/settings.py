@@ -41,6 +41,9 @@ class Settings(BaseSettings):
         default="", description="Base URL of the Rasa server; empty = http://rasa_host:rasa_port"
     )
     rasa_timeout: float = 30.0
+    # Rasa sends it as ?token=… on every action call (its action_endpoint token); `taxbot serve` makes a
+    # random one per run when empty, so only its own Rasa can run actions
+    webhook_token: str = ""
     rasa_venv: Path = Field(default=PROJECT_ROOT / ".venv-rasa", description="Rasa's own virtual environment")
     bot_dir: Path = PROJECT_ROOT / "bot"
     max_message_chars: int = 2000

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -198,14 +199,25 @@ def lock_store_config(settings: Settings) -> dict[str, Any] | None:
     return config
 
 
+def with_webhook_token(settings: Settings) -> Settings:
+    """``settings`` with a webhook token: the configured one, else a random one for this run (given to Rasa in
+    endpoints.yml and to the app in its environment), so nobody else can call the app's /webhook."""
+    if settings.webhook_token:
+        return settings
+    return settings.model_copy(update={"webhook_token": secrets.token_urlsafe(32)})
+
+
 def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
     """Generated endpoints (action server = this app's /webhook, tracker and lock stores) and credentials
     (REST channel) files."""
     run_dir = settings.data_dir / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     endpoints = run_dir / "endpoints.yml"
+    action_endpoint: dict[str, str] = {"url": f"{client_url(settings.host, settings.port)}/webhook"}
+    if settings.webhook_token:  # Rasa's EndpointConfig sends it as the `token` query parameter
+        action_endpoint["token"] = settings.webhook_token
     config: dict[str, Any] = {
-        "action_endpoint": {"url": f"{client_url(settings.host, settings.port)}/webhook"},
+        "action_endpoint": action_endpoint,
         "tracker_store": tracker_store_config(settings),
     }
     lock_store = lock_store_config(settings)
@@ -243,6 +255,7 @@ def app_process(settings: Settings, env: dict[str, str] | None = None) -> Manage
         TAXBOT_DATA_DIR=str(settings.data_dir), TAXBOT_MODELS_DIR=str(settings.models_dir),
         TAXBOT_HOST=settings.host, TAXBOT_PORT=str(settings.port),
         TAXBOT_RASA_HOST=settings.rasa_host, TAXBOT_RASA_PORT=str(settings.rasa_port),
+        TAXBOT_WEBHOOK_TOKEN=settings.webhook_token,
     )  # fmt: skip
     health = f"{client_url(settings.host, settings.port)}/healthz"
     return ManagedProcess(

@@ -34,7 +34,7 @@ def migrated_engine(database_url: str) -> sa.Engine:
         kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
     elif url.drivername in ("postgresql", "postgres"):  # the psycopg 3 driver is the one installed
         url = url.set(drivername="postgresql+psycopg")
-    engine = sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, pool_pre_ping=True, **kwargs)  # a restarted server: no stale connections
     upgrade(engine, "heads")
     return engine
 

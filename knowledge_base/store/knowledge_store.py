@@ -57,7 +57,7 @@ class KnowledgeStore:
         kwargs: dict = {}
         if parsed.get_backend_name() == "sqlite":
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
-        self.engine = sa.create_engine(parsed, **kwargs)
+        self.engine = sa.create_engine(parsed, pool_pre_ping=True, **kwargs)  # survives a server restart
         if parsed.get_backend_name() == "sqlite":
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
 

@@ -14,12 +14,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, FastAPI, HTTPException, Path, Query
 
 from taxbot.delivery import Delivery
 from taxbot.routes.chat import ConversationsDep
 
 POLL_SECONDS = 3  # how often the widget asks while a handoff is open (told in the answer)
+UNAVAILABLE = "对话记录暂时不可用，请稍后再试或拨打12366纳税缴费服务热线。"
 
 
 @asynccontextmanager
@@ -43,11 +45,12 @@ async def pushed_messages(
     """`{"messages": [{"id", "role": "agent"|"bot", "text", "at"}], "handoff": "waiting"|"claimed"|null,
     "poll_seconds"}` — the widget keeps polling while ``handoff`` is not null."""
     if conversations is None:
-        raise HTTPException(
-            status_code=503, detail="对话记录暂时不可用，请稍后再试或拨打12366纳税缴费服务热线。"
-        )
-    turns = await conversations.apushed_after(sender, after)
-    handoff = await conversations.ahanded_over(sender)
+        raise HTTPException(status_code=503, detail=UNAVAILABLE)
+    try:
+        turns = await conversations.apushed_after(sender, after)
+        handoff = await conversations.ahanded_over(sender)
+    except sa.exc.OperationalError as exc:  # the database is down: the widget polls again
+        raise HTTPException(status_code=503, detail=UNAVAILABLE) from exc
     return {
         "messages": [{"id": t.id, "role": t.role, "text": t.text, "at": t.at.isoformat()} for t in turns],
         "handoff": handoff.status if handoff is not None else None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import json
 import warnings
 import zlib
@@ -20,10 +21,11 @@ from rasa_sdk.interfaces import (
 from channels.masking import get_logger
 from taxbot.observability.logs import bind_conversation
 from taxbot.observability.metrics import record_action_call
-from taxbot.routes import ExecutorDep
+from taxbot.routes import ExecutorDep, SettingsDep
 
 logger = get_logger(__name__)  # action names and errors may quote what the taxpayer wrote
 router = APIRouter(tags=["actions"])
+TOKEN_REFUSED = "缺少或错误的 webhook token：只有本系统的 Rasa 可以调用动作。"
 
 
 def _parse(raw: bytes, encoding: str | None) -> Any:
@@ -36,12 +38,18 @@ def _parse(raw: bytes, encoding: str | None) -> Any:
     "/webhook",
     responses={  # rasa-sdk's wire format: {"error": ..., "action_name": ...}
         400: {"description": "Not an action call, or the action rejected it"},
+        401: {"description": "The webhook token (TAXBOT_WEBHOOK_TOKEN, `?token=`) is missing or wrong"},
         404: {"description": "No such action"},
         449: {"description": "The action needs the domain and the call did not include it"},
     },
 )
-async def webhook(request: Request, executor: ExecutorDep) -> JSONResponse:
-    """Run the action Rasa asks for; the body and answer are rasa-sdk's wire format."""
+async def webhook(request: Request, executor: ExecutorDep, settings: SettingsDep) -> JSONResponse:
+    """Run the action Rasa asks for; the body and answer are rasa-sdk's wire format. With a webhook token
+    configured, only a caller sending it (Rasa, as its action endpoint's ``token``) may run actions."""
+    expected = settings.webhook_token.encode()
+    if expected and not hmac.compare_digest(request.query_params.get("token", "").encode(), expected):
+        logger.warning("action call refused: missing or wrong webhook token")
+        return JSONResponse({"error": TOKEN_REFUSED}, status_code=401)
     try:
         action_call = _parse(await request.body(), request.headers.get("content-encoding"))
     except (ValueError, zlib.error):

@@ -3,7 +3,12 @@
 import zlib
 
 import yaml
+from fastapi.testclient import TestClient
 
+from taxbot.app import create_app
+from taxbot.services import Services
+from taxbot.settings import Settings
+from taxbot.supervisor import app_process, with_webhook_token, write_rasa_config
 from tests.conftest import REPO_ROOT
 
 
@@ -77,3 +82,28 @@ def test_actions_lists_every_custom_action_of_the_domain(client):
     domain = yaml.safe_load(REPO_ROOT.joinpath("bot", "domain.yml").read_text(encoding="utf-8"))
     served = sorted(a["name"] for a in client.get("/actions").json())
     assert served == sorted(domain["actions"])
+
+
+def test_with_a_webhook_token_only_its_holder_runs_actions(settings, tiny_retriever):
+    settings = settings.model_copy(update={"webhook_token": "rasa-only-token-12366"})
+    app = create_app(settings, Services(settings=settings, retriever=tiny_retriever))
+    call = action_call("小规模纳税人增值税征收率是多少")
+    with TestClient(app) as client:
+        for params in ({}, {"token": "guess"}, {"token": ""}):
+            refused = client.post("/webhook", json=call, params=params)
+            assert refused.status_code == 401, params
+            assert "webhook token" in refused.json()["error"]
+        accepted = client.post("/webhook", json=call, params={"token": "rasa-only-token-12366"})
+        assert accepted.status_code == 200
+        assert accepted.json()["responses"][0]["custom"]["citations"][0]["doc_id"] == "test-vat-law"
+
+
+def test_serve_gives_rasa_and_the_app_the_same_per_run_token(tmp_path):
+    settings = with_webhook_token(Settings(data_dir=tmp_path, port=8123))
+    assert len(settings.webhook_token) >= 32
+    assert with_webhook_token(settings).webhook_token == settings.webhook_token  # a configured one is kept
+    assert with_webhook_token(Settings(data_dir=tmp_path)).webhook_token != settings.webhook_token
+    endpoints, _ = write_rasa_config(settings)
+    action_endpoint = yaml.safe_load(endpoints.read_text())["action_endpoint"]
+    assert action_endpoint == {"url": "http://127.0.0.1:8123/webhook", "token": settings.webhook_token}
+    assert app_process(settings).env["TAXBOT_WEBHOOK_TOKEN"] == settings.webhook_token
