@@ -152,8 +152,13 @@ def train_model(
         "self_check": after,
     }
     result = TrainResult(path=out_dir, version=version_string(hash_), input_hash=hash_, stats=stats)
-    record = {"version": result.version, "input_hash": hash_, "settings": settings.as_dict(),
-              "code_version": CODE_VERSION, "stats": stats}
+    record = {
+        "version": result.version,
+        "input_hash": hash_,
+        "settings": settings.as_dict(),
+        "code_version": CODE_VERSION,
+        "stats": stats,
+    }
     (out_dir / TRAINING_FILE).write_text(json.dumps(record, ensure_ascii=False, indent=2), encoding="utf-8")
     write_model_card(out_dir, result, settings)
     report("done", 1, 1)
@@ -196,8 +201,14 @@ def ensure_default_model(
             return target
         tmp = Path(tempfile.mkdtemp(prefix=f".{MODEL_DIRNAME}.tmp-", dir=models_dir))
         try:
-            train_model(content_dir, tmp, seed=settings.seed, progress=progress, settings=settings,
-                        dictionary=dictionary)
+            train_model(
+                content_dir,
+                tmp,
+                seed=settings.seed,
+                progress=progress,
+                settings=settings,
+                dictionary=dictionary,
+            )
             old = models_dir / f".{MODEL_DIRNAME}.old-{os.getpid()}"
             if target.exists():
                 target.rename(old)

@@ -28,8 +28,9 @@ DEV_FIGURES = (
 _COUNTS = ("documents", "articles", "faqs", "similar_questions", "pairs", "texts")
 
 
-def _rank_hits(model: SentenceTransformer, queries: list[str], targets: list[str],
-               gold: list[int], k: int) -> float:
+def _rank_hits(
+    model: SentenceTransformer, queries: list[str], targets: list[str], gold: list[int], k: int
+) -> float:
     if not queries or not targets:
         return 0.0
     q = model.encode(queries, batch_size=256, normalize_embeddings=True)
@@ -51,8 +52,12 @@ def self_check(model: SentenceTransformer, content_dir: Path) -> dict[str, float
     sims = [(s, i) for i, f in enumerate(faqs) for s in f.similar_questions]
     articles = [(d.id, a.label, f"{d.title} {a.text}") for d in content.documents for a in d.articles]
     where = {(doc, label): i for i, (doc, label, _) in enumerate(articles)}
-    cited = [(f.question, where[(c.doc_id, c.article)]) for f in faqs for c in f.citations
-             if (c.doc_id, c.article) in where]
+    cited = [
+        (f.question, where[(c.doc_id, c.article)])
+        for f in faqs
+        for c in f.citations
+        if (c.doc_id, c.article) in where
+    ]
     to_question = _rank_hits(model, [s for s, _ in sims], questions, [i for _, i in sims], 1)
     to_article = _rank_hits(model, [q for q, _ in cited], [t for *_, t in articles], [i for _, i in cited], 5)
     return {
