@@ -9,12 +9,15 @@ Screenshots of every step go to test-artifacts/handoff/.
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 
 from taxbot.conversations.gateway import WITH_AGENT
 from taxbot.staff.handoffs import BACK_TO_BOT
@@ -60,6 +63,17 @@ def taxpayer_browser(tmp_path_factory) -> Iterator[WebDriver]:
 QUEUE_ROWS = "#handoff-queue tr[data-id]"
 
 
+def settle(driver: WebDriver, find: Callable[[WebDriver], Any], timeout: float = 20) -> Any:
+    """``find(driver)`` until it gives something truthy; the console re-renders its lists as events arrive
+    and forms reload the page, so an element that went stale meanwhile is simply looked up again."""
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, poll_frequency=0.2, ignored_exceptions=ignored).until(find)
+
+
+def notice_says(text: str) -> Callable[[WebDriver], bool]:
+    return lambda d: text in d.find_element(By.ID, "handoff-notice").text
+
+
 def shot(driver: WebDriver, step: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(ARTIFACTS / f"{step}.png"))
@@ -86,28 +100,30 @@ def test_agent_takes_over_a_widget_conversation_and_hands_it_back(
     shot(taxpayer, "2-taxpayer-asks-for-human")
 
     # the new handoff appears in the agent's queue by itself
-    row = wait(agent, 20).until(
+    row_id, row_text = settle(
+        agent,
         lambda d: next(
             (
-                r
+                (r.get_attribute("data-id"), r.text)
                 for r in d.find_elements(By.CSS_SELECTOR, QUEUE_ROWS)
                 if r.get_attribute("data-id") not in earlier
             ),
             False,
-        )
+        ),
     )
-    assert "网页" in row.text and "纳税人要求转人工" in row.text and "等待接管" in row.text
+    assert "网页" in row_text and "纳税人要求转人工" in row_text and "等待接管" in row_text
     assert agent.execute_script("return window.__samePage === true"), "the queue page was reloaded"
     shot(agent, "3-agent-queue-live")
 
-    row.find_element(By.TAG_NAME, "a").click()
+    settle(
+        agent, lambda d: d.find_element(By.CSS_SELECTOR, f'{QUEUE_ROWS}[data-id="{row_id}"] a').click() or 1
+    )
     wait(agent, 20).until(ec.element_to_be_clickable((By.ID, "claim"))).click()
     box = wait(agent, 20).until(ec.presence_of_element_located((By.ID, "reply-text")))
-    assert "已接管" in agent.find_element(By.ID, "handoff-notice").text
+    settle(agent, notice_says("已接管"))
     box.send_keys(REPLY)
     agent.find_element(By.ID, "send-reply").click()
-    notice = wait(agent, 20).until(ec.presence_of_element_located((By.ID, "handoff-notice")))
-    assert "网页对话窗口会显示这条消息" in notice.text
+    settle(agent, notice_says("网页对话窗口会显示这条消息"))  # the page after the form's redirect
     shot(agent, "4-agent-replied")
 
     # the reply reaches the taxpayer's widget, as 人工坐席
@@ -121,18 +137,19 @@ def test_agent_takes_over_a_widget_conversation_and_hands_it_back(
     before = replies(taxpayer)
     ask(taxpayer, "好的，谢谢")  # while the agent has it, the bot stays silent
     assert WITH_AGENT in messages(taxpayer)[-1].text
-    transcript = wait(agent, 20).until(
+    transcript = settle(
+        agent,
         lambda d: next(
-            (t for t in d.find_elements(By.CSS_SELECTOR, "#transcript .turn") if "好的，谢谢" in t.text), None
-        )
+            (t.text for t in d.find_elements(By.CSS_SELECTOR, "#transcript .turn") if "好的，谢谢" in t.text),
+            None,
+        ),
     )
-    assert "纳税人" in transcript.text
+    assert "纳税人" in transcript
 
     # back to the bot: the taxpayer is told, and the next question gets the bot's answer
     agent.find_element(By.ID, "release").click()
     agent.switch_to.alert.accept()
-    notice = wait(agent, 20).until(ec.presence_of_element_located((By.ID, "handoff-notice")))
-    assert "已交还机器人" in notice.text
+    settle(agent, notice_says("已交还机器人"))
     shot(agent, "6-agent-released")
     wait(taxpayer, 30).until(lambda d: any(BACK_TO_BOT in m.text for m in messages(d)))
     ask(taxpayer, QUESTION)
