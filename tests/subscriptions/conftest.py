@@ -6,53 +6,28 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from knowledge_base.store import KnowledgeStore, open_store
 from taxbot.app import create_app
 from taxbot.services import Services
 from taxbot.settings import Settings
-from taxbot.staff.accounts import StaffStore
 from taxbot.staff.config import StaffSettings
 from taxbot.subscriptions.config import SubscriptionSettings
 from tests.channels.conftest import sms_settings, wechat_settings
 from tests.channels.fakes import FakeDialogue
-from tests.conftest import TEST_DOCUMENTS, TEST_FAQS, TinyRetriever, new_pg_schema
-from tests.staff.conftest import PASSWORD, USERS, mount_staff, token_for
+from tests.conftest import TEST_DOCUMENTS, TEST_FAQS, TinyRetriever
+
+# the knowledge store (SQLite and PostgreSQL) with staff accounts, as the staff console tests have them
+from tests.staff.conftest import PASSWORD, USERS, mount_staff, staff, store, token_for  # noqa: F401
 
 DAILY_LIMIT = 2
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[KnowledgeStore]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'taxbot.sqlite3'}"
-    else:
-        url = new_pg_schema(request.getfixturevalue("pg_database"))
-    kb = open_store(url)
-    kb.upsert_documents(TEST_DOCUMENTS)
-    for faq in TEST_FAQS:
-        kb.upsert_faq(faq)
-    try:
-        yield kb
-    finally:
-        kb.close()
-
-
 @pytest.fixture
-def staff(store: KnowledgeStore) -> StaffStore:
-    accounts = StaffStore(store.engine)
-    for name, role in USERS.items():
-        accounts.add_user(name, PASSWORD, role)
-    return accounts
-
-
-@pytest.fixture
-def make_app(store, staff, tmp_path, wechat_api, sms_gateway):
+def make_app(store, staff, tmp_path, wechat_api, sms_gateway):  # noqa: F811
     """A new app instance on the same database each call (a restart, or a second replica)."""
 
     def factory() -> FastAPI:
