@@ -41,8 +41,11 @@ def build_from_store(
     return retriever, directory
 
 
-def load_retriever(root: Path, encoder: Encoder) -> tuple[HybridRetriever, dict[str, Any]]:
-    table, manifest = load_version(root, encoder)
+def load_retriever(
+    root: Path, encoder: Encoder, *, version: str | None = None
+) -> tuple[HybridRetriever, dict[str, Any]]:
+    """Load ``version`` (default: CURRENT) as it is; ``index.recovery.open_index`` also recovers."""
+    table, manifest = load_version(root, encoder, version=version)
     retriever = HybridRetriever(table)
     retriever.store_seq = int(manifest.get("store_seq", 0))
     return retriever, manifest

@@ -3,6 +3,8 @@
 A version is written into ``<name>.partial`` and renamed when complete; ``CURRENT`` is replaced with
 ``os.replace``, so a crash mid-build leaves the previous version serving. Loading checks the manifest
 against the configured encoder and dictionary (IndexMismatch) and every file's sha256 (IndexCorrupt).
+A version found damaged is renamed ``<name>.damaged`` (kept for inspection, never pruned);
+``index.recovery`` decides what serves instead.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ from taxbot.errors import IndexCorrupt, IndexMismatch, IndexNotBuilt
 
 FORMAT = 1
 KEEP_VERSIONS = 3
+# written by write_files; a manifest must carry a checksum for each (bm25/ is checked file by file too)
+DATA_FILES = ("docs.json", "chunks.json", "faqs.json", "vectors.npy", "faq_vectors.npy", "dense.faiss")
 
 
 def _json_default(value: Any) -> Any:
@@ -110,7 +114,9 @@ def _manifest(table: IndexTable, directory: Path, meta: dict[str, Any]) -> dict[
 def save_version(table: IndexTable, root: Path, meta: dict[str, Any] | None = None) -> Path:
     """Write a complete new version and make it CURRENT; returns its directory."""
     root.mkdir(parents=True, exist_ok=True)
-    name = f"v{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:6]}"
+    # names sort by build time; the Z ends the digit run, so the logs' masking of identifiers (a 15-digit
+    # 纳税人识别号 is digits with optional hyphens) never stars out the version a log line names
+    name = f"v{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%fZ')}-{uuid.uuid4().hex[:6]}"
     partial = root / f"{name}.partial"
     partial.mkdir()
     try:
@@ -128,25 +134,60 @@ def save_version(table: IndexTable, root: Path, meta: dict[str, Any] | None = No
     return final
 
 
+def version_names(root: Path) -> list[str]:
+    """Complete versions, oldest first (names start with their UTC build time).
+
+    A name with a dot is not a version: ``.partial`` is being written (or was abandoned), ``.damaged``
+    was set aside by recovery.
+    """
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.glob("v*") if "." not in p.name and p.is_dir())
+
+
 def prune(root: Path, keep: int = KEEP_VERSIONS) -> None:
-    """Delete old versions (never the current one) and partial builds abandoned over an hour ago."""
+    """Delete old versions (never the current one) and partial builds abandoned over an hour ago.
+
+    Damaged versions are left for an operator to inspect. Another replica may prune the same folder
+    at the same time, so a version or partial build vanishing under us is not an error.
+    """
     current = current_version(root)
-    versions = sorted(p for p in root.glob("v*") if p.is_dir() and not p.name.endswith(".partial"))
-    for old in versions[:-keep]:
-        if old.name != current:
-            shutil.rmtree(old, ignore_errors=True)
+    for old in version_names(root)[:-keep]:
+        if old != current:
+            shutil.rmtree(root / old, ignore_errors=True)
     for partial in root.glob("v*.partial"):
-        if time.time() - partial.stat().st_mtime > 3600:
+        try:
+            abandoned = time.time() - partial.stat().st_mtime > 3600
+        except FileNotFoundError:  # finished (renamed) or removed by another process meanwhile
+            continue
+        if abandoned:
             shutil.rmtree(partial, ignore_errors=True)
+
+
+def set_aside(root: Path, name: str) -> Path | None:
+    """Rename a damaged version to ``<name>.damaged`` so no load tries it again and prune keeps it.
+
+    Returns the new path, or None when the version is already gone (pruned by another replica).
+    """
+    source, target = root / name, root / f"{name}.damaged"
+    try:
+        source.rename(target)
+    except FileNotFoundError:
+        return None
+    return target
 
 
 def current_version(root: Path) -> str | None:
     pointer = root / "CURRENT"
-    return pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else None
+    if not pointer.is_file():
+        return None
+    # a garbled pointer names no version (read_manifest then says so) rather than crashing every caller
+    return pointer.read_bytes().decode("utf-8", errors="replace").strip()
 
 
-def read_manifest(root: Path) -> tuple[Path, dict[str, Any]]:
-    name = current_version(root)
+def read_manifest(root: Path, version: str | None = None) -> tuple[Path, dict[str, Any]]:
+    """The directory and manifest of ``version`` (default: the one CURRENT names)."""
+    name = version or current_version(root)
     if not name:
         raise IndexNotBuilt(f"no index in {root}; run `taxbot kb init` (or `taxbot kb build`)")
     directory = root / name
@@ -154,16 +195,21 @@ def read_manifest(root: Path) -> tuple[Path, dict[str, Any]]:
         manifest = json.loads((directory / "manifest.json").read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise IndexCorrupt(f"index version {directory} has no manifest; run `taxbot kb build`") from exc
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise IndexCorrupt(
-            f"manifest of {directory} is not valid JSON ({exc.msg}); run `taxbot kb build`"
+            f"manifest of {directory} is not valid JSON ({exc}); run `taxbot kb build`"
         ) from exc
+    except OSError as exc:  # e.g. CURRENT names something that is not a version folder
+        raise IndexCorrupt(f"cannot read the manifest of {directory}: {exc}; run `taxbot kb build`") from exc
+    if not isinstance(manifest, dict):
+        raise IndexCorrupt(f"manifest of {directory} is not a JSON object; run `taxbot kb build`")
     return directory, manifest
 
 
 def check_identity(manifest: dict[str, Any], encoder: Encoder, directory: Path) -> None:
     want = expected_identity(encoder)
-    have_enc, want_enc = manifest.get("encoder", {}), want["encoder"]
+    have_enc, want_enc = manifest.get("encoder"), want["encoder"]
+    have_enc = have_enc if isinstance(have_enc, dict) else {}
     problems = [
         f"{field} {have_enc.get(field)!r} (index) != {want_enc[field]!r} (configured)"
         for field in ("name", "fingerprint", "dim")
@@ -181,18 +227,31 @@ def check_identity(manifest: dict[str, Any], encoder: Encoder, directory: Path) 
         )
 
 
-def load_version(root: Path, encoder: Encoder, *, verify: bool = True) -> tuple[IndexTable, dict[str, Any]]:
-    directory, manifest = read_manifest(root)
+def load_version(
+    root: Path, encoder: Encoder, *, verify: bool = True, version: str | None = None
+) -> tuple[IndexTable, dict[str, Any]]:
+    """Load ``version`` (default: CURRENT); IndexMismatch / IndexCorrupt say why it cannot serve."""
+    directory, manifest = read_manifest(root, version)
     check_identity(manifest, encoder, directory)
     if verify:
-        for rel, digest in manifest.get("files", {}).items():
+        listed = manifest.get("files")
+        missing = [f for f in DATA_FILES if not isinstance(listed, dict) or f not in listed]
+        if missing:  # without a checksum for every data file, a swapped file would load unnoticed
+            raise IndexCorrupt(
+                f"manifest of {directory} lacks the checksums of {', '.join(missing)}; run `taxbot kb build`"
+            )
+        for rel, digest in listed.items():
             path = directory / rel
             if not path.is_file():
                 raise IndexCorrupt(f"index file {path} is missing; run `taxbot kb build`")
-            if _sha256(path) != digest:
+            try:
+                same = _sha256(path) == digest
+            except OSError as exc:  # unreadable (I/O error, permissions): as unusable as a damaged file
+                raise IndexCorrupt(f"cannot read index file {path}: {exc}; run `taxbot kb build`") from exc
+            if not same:
                 raise IndexCorrupt(f"index file {path} is damaged (checksum differs); run `taxbot kb build`")
-    table = IndexTable(encoder, kind=manifest["index_kind"])
     try:
+        table = IndexTable(encoder, kind=manifest["index_kind"])
         table.docs = {d["id"]: _doc_from(d) for d in json.loads((directory / "docs.json").read_text("utf-8"))}
         rows = json.loads((directory / "chunks.json").read_text("utf-8"))
         table.tokens = [r.pop("tokens") for r in rows]
@@ -204,9 +263,9 @@ def load_version(root: Path, encoder: Encoder, *, verify: bool = True) -> tuple[
             directory / "dense.faiss", kind=table.kind, dim=encoder.dim, removed=set(manifest["removed_keys"])
         )
         table.bm25 = BM25Index.load(directory / "bm25")
+        table.next_key = int(manifest["next_key"])
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
         raise IndexCorrupt(f"cannot read index {directory}: {exc}; run `taxbot kb build`") from exc
-    table.next_key = int(manifest["next_key"])
     table._reindex_rows()
     if len(table.rows) != len(table.vectors) or table.bm25.size != len(table.rows):
         raise IndexCorrupt(f"index {directory} is inconsistent (row counts differ); run `taxbot kb build`")

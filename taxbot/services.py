@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from index.base import Retriever
-from index.builder import load_retriever, make_encoder
+from index.builder import make_encoder
 from index.follow import FollowingRetriever
+from index.recovery import open_index
 from knowledge_base.store import open_store
-from taxbot.errors import IndexMismatch
 from taxbot.settings import Settings
 
 
@@ -26,16 +26,17 @@ class Services:
 
 
 def build_services(settings: Settings) -> Services:
-    """Open the store and load the current index version; raises IndexNotBuilt with what to run."""
+    """Open the store and the index, recovering a damaged or mismatched index on its own (logged as
+    warnings; see ``index.recovery``); raises IndexNotBuilt with what to run when there is nothing yet.
+
+    `taxbot kb search` comes through here too, so it recovers (and publishes the repaired version) the
+    same way the app would at its next start, rather than refusing until someone runs `taxbot kb build`.
+    """
     store = open_store(settings.resolved_database_url)
     try:
         root = settings.data_dir / "index"
-        retriever, manifest = load_retriever(root, make_encoder(settings.resolved_embedding_model))
-        if manifest.get("index_kind") != settings.index_kind:
-            raise IndexMismatch(
-                f"index in {root} is {manifest.get('index_kind')!r} but TAXBOT_INDEX_KIND is "
-                f"{settings.index_kind!r}; run `taxbot kb build` to rebuild it"
-            )
+        encoder = make_encoder(settings.resolved_embedding_model)
+        retriever = open_index(root, encoder, store, kind=settings.index_kind)
         following = FollowingRetriever(retriever, store, root=root)
         following.sync(force=True)
     except BaseException:
