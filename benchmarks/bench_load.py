@@ -297,6 +297,9 @@ def product(args: argparse.Namespace, sms_url: str, wechat_url: str) -> Iterator
         "TAXBOT_SMS_TEMPLATE_ID": "1234567", "TAXBOT_SMS_CALLBACK_TOKEN": SMS_TOKEN,
         "TAXBOT_SMS_API_BASE": sms_url,
         "TAXBOT_SMS_RATE_LIMIT_PER_MINUTE": "1000",  # checked (in Redis when scaled), never reached
+        # 100 users from 127.0.0.1: the per-address and per-sender limits checked, never reached
+        "TAXBOT_IP_RATE_LIMIT_PER_MINUTE": "1000000", "TAXBOT_POLL_RATE_LIMIT_PER_MINUTE": "1000000",
+        "TAXBOT_CHAT_RATE_LIMIT_PER_MINUTE": "10000",
         "TAXBOT_WECHAT_TOKEN": WECHAT_TOKEN, "TAXBOT_WECHAT_APP_ID": APP_ID,
         "TAXBOT_WECHAT_APP_SECRET": APP_SECRET,
         "TAXBOT_WECHAT_API_BASE": wechat_url,

@@ -31,13 +31,11 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import time
 import unicodedata
-from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request, Response
@@ -49,7 +47,7 @@ from channels.config import SmsSettings
 from channels.conversation import Conversation
 from channels.http import read_body
 from channels.masking import get_logger
-from channels.rate_limit import RedisRateLimiter
+from channels.rate_limit import RateLimiter, RedisRateLimiter
 from channels.render import FULL_TEXT_HINT, is_full_text_request, render_text, sms_pages
 from channels.runtime import ChannelRuntime, DialogueDep, RuntimeDep, require_conversation
 from channels.sms_gateway import SmsGatewayError, TencentSms
@@ -66,53 +64,10 @@ OPTOUT_CONFIRMATION = "您已退订12366智能咨询短信，将不再收到本�
 OK = {"result": 0, "errmsg": "OK"}
 NOTHING_MORE = "没有更多内容了。如需继续咨询，请直接回复您的问题。"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
-WINDOW_SECONDS = 60.0
 
 
 class Gateway(Protocol):
     async def send(self, phone_number: str, text: str) -> str: ...
-
-
-class RateLimiter:
-    """At most ``limit`` answered messages per number in any ``window`` seconds.
-
-    In memory on purpose: the window is one minute, so what a restart forgets is at most a minute of
-    counts (a few extra answers), while a table would cost two writes per inbound SMS; the app runs as
-    one process (``taxbot serve``). Numbers with nothing in the window are swept out once many are held.
-    Several app replicas (``taxbot serve-scaled``) share ``channels.rate_limit.RedisRateLimiter`` instead.
-    """
-
-    SWEEP_AT = 10_000
-
-    def __init__(
-        self, limit: int, window: float = WINDOW_SECONDS, clock: Callable[[], float] = time.monotonic
-    ) -> None:
-        self.limit, self.window, self.clock = limit, window, clock
-        self._seen: dict[str, deque[float]] = {}
-        self._noticed: set[str] = set()
-
-    def check(self, sender: str) -> Literal["ok", "notice", "silent"]:
-        if self.limit <= 0:
-            return "ok"
-        now = self.clock()
-        if len(self._seen) >= self.SWEEP_AT:
-            self._sweep(now)
-        times = self._seen.setdefault(sender, deque())
-        while times and now - times[0] >= self.window:
-            times.popleft()
-        if len(times) < self.limit:
-            self._noticed.discard(sender)
-            times.append(now)
-            return "ok"
-        if sender in self._noticed:
-            return "silent"
-        self._noticed.add(sender)
-        return "notice"
-
-    def _sweep(self, now: float) -> None:
-        for sender in [s for s, times in self._seen.items() if not times or now - times[-1] >= self.window]:
-            del self._seen[sender]
-            self._noticed.discard(sender)
 
 
 @asynccontextmanager

@@ -63,6 +63,7 @@ HUMAN_KEY = "HUMAN"
 UNSUPPORTED = "目前仅支持文字咨询，请发送文字。"
 VOICE_UNRECOGNISED = "抱歉，没有听清这段语音，请发送文字。"
 NOTHING_MORE = "没有更多内容了。如需继续咨询，请直接发送您的问题。"
+RATE_LIMITED = "您发送的消息过于频繁，请稍后再试。如需咨询，也可拨打12366纳税缴费服务热线。"
 SUCCESS = "success"
 MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z
 
@@ -224,6 +225,9 @@ async def _turn(
         )
     ) is not None:
         return await _reply_pieces(runtime, conversation, inbound, command)  # 订阅 / 取消订阅 / 我的订阅
+    if (verdict := await _rate_limit(state, inbound)) != "ok":
+        # over the per-conversation limit: one notice, then "success" (silence) until the minute has room
+        return await _finish(conversation, inbound, RATE_LIMITED if verdict == "notice" else None)
     task = asyncio.create_task(conversation.respond_turn(inbound, dialogue, text))
     await asyncio.wait({task}, timeout=max(deadline - asyncio.get_running_loop().time(), 0.0))
     if not task.done():
@@ -232,6 +236,14 @@ async def _turn(
         return None
     text = await _text(settings, conversation, inbound, task.result())
     return await _reply_pieces(runtime, conversation, inbound, text)
+
+
+async def _rate_limit(state: Any, inbound: InboundMessage) -> str:
+    """The per-conversation message limit of the web chat (``TAXBOT_CHAT_RATE_LIMIT_PER_MINUTE``), per
+    openid: WeChat's callbacks all come from Tencent's servers, so an address limit would limit everyone.
+    No limiters (an app without the chat routes): "ok"."""
+    limiter = getattr(getattr(state, "rate_limits", None), "chat", None)
+    return "ok" if limiter is None else await limiter.acheck(f"{CHANNEL}:{inbound.sender_id}")
 
 
 async def _text(

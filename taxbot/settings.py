@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -69,9 +70,38 @@ class Settings(BaseSettings):
         default="",
         description="State shared by app replicas (SMS rate limits): redis://host:port/db; empty = in memory",
     )
+    # rate limits of the public taxpayer endpoints (a minute's sliding window; 0 = off), in Redis when
+    # redis_url is set so every replica counts together; the 429 says in Chinese when to try again
+    chat_rate_limit_per_minute: int = Field(
+        default=30,
+        ge=0,
+        description="Messages one conversation (web sender, WeChat openid) may send a minute",
+    )
+    ip_rate_limit_per_minute: int = Field(
+        default=120, ge=0, description="Requests one client address may make to the public API a minute"
+    )
+    poll_rate_limit_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description="Widget polls (GET /api/chat/{sender}/messages) one client address may make a minute",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Proxies (IPs or CIDRs) whose X-Forwarded-For / X-Real-IP name the client",
+    )
     nginx_path: str = Field(
         default="", description="nginx executable of scaled mode (serve-scaled); empty = nginx on PATH"
     )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"TAXBOT_TRUSTED_PROXIES: {item!r} is not an IP address or CIDR") from None
+        return [item.strip() for item in value]
 
     @property
     def resolved_database_url(self) -> str:

@@ -236,7 +236,8 @@
     } catch (e) {
       return { error: "无法连接智能咨询服务，请检查网络后重试，或拨打12366纳税缴费服务热线。", retry: true };
     }
-    if (!resp.ok) return { error: await detailOf(resp), retry: resp.status >= 500 };
+    // 429 (too many messages): the server's message says how long to wait; 重试 then sends it again
+    if (!resp.ok) return { error: await detailOf(resp), retry: resp.status >= 500 || resp.status === 429 };
     try { return { messages: await resp.json() }; } catch (e) { return { error: "智能咨询返回了无法识别的答复，请稍后再试。" }; }
   }
   let queue = Promise.resolve();

@@ -33,6 +33,7 @@ from taxbot.errors import TaxbotError
 
 CHANNELS = ("web", "wechat", "sms")
 NO_ANSWER_KINDS = ("none",)  # the apology; a second one becomes a handoff with reason "no_answer"
+RATE_LIMITS = ("ip", "poll", "chat")
 HTTP_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _LABEL = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
@@ -57,6 +58,9 @@ HTTP_REQUESTS = Counter(
     "taxbot_http_requests",
     "HTTP requests by method, route template and status",
     ["method", "route", "status"],
+)
+RATE_LIMITED = Counter(
+    "taxbot_rate_limited", "Requests refused with 429, by limit (ip, poll, chat)", ["limit"]
 )
 INDEX_INFO = Gauge(
     "taxbot_index_info", "The index version served (value 1)", ["version", "content_hash", "index_kind"],
@@ -109,6 +113,10 @@ def record_action_call(action_names: Container[str], action: object, status: int
 
 def record_http(method: str, route: str, status: int) -> None:
     HTTP_REQUESTS.labels(label(method, HTTP_METHODS), route, str(status)).inc()
+
+
+def record_rate_limited(limit: str) -> None:
+    RATE_LIMITED.labels(label(limit, RATE_LIMITS)).inc()
 
 
 class TimedRetriever:

@@ -25,6 +25,7 @@ from taxbot.conversations.pending import PendingStore
 from taxbot.conversations.replay import QueueingEngine, ReplayWorker, notice
 from taxbot.errors import DialogueUnavailable
 from taxbot.routes import SettingsDep
+from taxbot.routes.limits import RATE_LIMITED_RESPONSES, IpLimited, limit_sender, rate_limits_lifespan
 from taxbot.settings import Settings
 
 logger = get_logger(__name__)
@@ -63,7 +64,15 @@ async def conversations_lifespan(app: FastAPI) -> AsyncIterator[None]:
             store.close()
 
 
-router = APIRouter(prefix="/api", tags=["chat"], lifespan=conversations_lifespan)
+@asynccontextmanager
+async def chat_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The rate limiters (used by every public taxpayer route, see ``taxbot.routes.limits``), then the
+    conversation store and the dialogue path."""
+    async with rate_limits_lifespan(app), conversations_lifespan(app):
+        yield
+
+
+router = APIRouter(prefix="/api", tags=["chat"], lifespan=chat_lifespan)
 
 
 def get_conversations(request: Request) -> ConversationStore | None:
@@ -86,9 +95,14 @@ class ChatRequest(BaseModel):
     message: str = Field(description="The taxpayer's message")
 
 
-@router.post("/chat", responses={422: {"description": "Empty or oversized message"}})
+@router.post(
+    "/chat",
+    responses={422: {"description": "Empty or oversized message"}, **RATE_LIMITED_RESPONSES},
+    dependencies=[IpLimited],
+)
 async def chat(
     body: ChatRequest,
+    request: Request,
     settings: SettingsDep,
     dialogue: DialogueDep,
 ) -> list[dict[str, Any]]:
@@ -97,7 +111,9 @@ async def chat(
 
     Rasa down or slow: the message is queued and the note says so, custom `{"answer_kind": "queued",
     "poll": true}` — the answer comes later in `GET /api/chat/{sender}/messages` (one `bot` message per
-    queued one). When it cannot be queued: custom `{"answer_kind": "unavailable", "retry": true}`."""
+    queued one). When it cannot be queued: custom `{"answer_kind": "unavailable", "retry": true}`.
+
+    Too many requests from the address or messages from the sender in a minute: 429 with `Retry-After`."""
     message = body.message.strip()
     if not message:
         raise HTTPException(status_code=422, detail="消息不能为空：请输入您要咨询的问题。")
@@ -106,6 +122,7 @@ async def chat(
             status_code=422,
             detail=f"消息过长：{len(message)} 字，最多 {settings.max_message_chars} 字，请精简后再发送。",
         )
+    await limit_sender(request, body.sender)  # after the checks: a refused message does not count
     try:
         return await dialogue.send_message(body.sender, message)
     except DialogueUnavailable as exc:

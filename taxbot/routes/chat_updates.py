@@ -19,6 +19,7 @@ from fastapi import APIRouter, FastAPI, HTTPException, Path, Query
 
 from taxbot.delivery import Delivery
 from taxbot.routes.chat import ConversationsDep
+from taxbot.routes.limits import RATE_LIMITED_RESPONSES, PollLimited
 
 POLL_SECONDS = 3  # how often the widget asks while a handoff is open (told in the answer)
 UNAVAILABLE = "对话记录暂时不可用，请稍后再试或拨打12366纳税缴费服务热线。"
@@ -36,7 +37,11 @@ async def delivery_lifespan(app: FastAPI) -> AsyncIterator[None]:
 router = APIRouter(prefix="/api", tags=["chat"], lifespan=delivery_lifespan)
 
 
-@router.get("/chat/{sender}/messages", responses={503: {"description": "No conversation store"}})
+@router.get(
+    "/chat/{sender}/messages",
+    responses={503: {"description": "No conversation store"}, **RATE_LIMITED_RESPONSES},
+    dependencies=[PollLimited],
+)
 async def pushed_messages(
     conversations: ConversationsDep,
     sender: Annotated[str, Path(min_length=1, max_length=128)],

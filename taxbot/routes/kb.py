@@ -11,12 +11,17 @@ from starlette.concurrency import run_in_threadpool
 from index.hybrid import MAX_K
 from index.jsonio import document_json, search_json
 from knowledge_base.regions import normalize_region
+from taxbot.routes.limits import RATE_LIMITED_RESPONSES, IpLimited
 from taxbot.services import Services
 
 router = APIRouter(
     prefix="/api/kb",
     tags=["knowledge base"],
-    responses={503: {"description": "The knowledge base is not loaded; `detail` says why"}},
+    responses={
+        503: {"description": "The knowledge base is not loaded; `detail` says why"},
+        **RATE_LIMITED_RESPONSES,
+    },
+    dependencies=[IpLimited],  # public: limited per client address like the chat
 )
 
 

@@ -31,6 +31,7 @@ from channels.masking import get_logger
 from knowledge_base.loaders.metadata import TAX_TYPES
 from knowledge_base.models import NATIONAL
 from knowledge_base.store import KnowledgeStore
+from taxbot.routes.limits import RATE_LIMITED_RESPONSES, IpLimited
 from taxbot.settings import Settings
 from taxbot.subscriptions.config import SubscriptionSettings
 from taxbot.subscriptions.dispatcher import Dispatcher
@@ -82,7 +83,11 @@ async def subscriptions_lifespan(app: FastAPI) -> AsyncIterator[None]:
             store.close()
 
 
-router = APIRouter(tags=["subscriptions"], lifespan=subscriptions_lifespan)
+# every route is public (the widget's sender id is the only key): limited per client address
+router = APIRouter(
+    tags=["subscriptions"], lifespan=subscriptions_lifespan, dependencies=[IpLimited],
+    responses=RATE_LIMITED_RESPONSES,
+)  # fmt: skip
 
 
 def get_store(request: Request) -> SubscriptionStore:

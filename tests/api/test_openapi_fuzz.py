@@ -86,7 +86,11 @@ def fuzz_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FastAPI
         store.upsert_faq(faq)
     retriever, _ = build_from_store(store, HashingEncoder(256), root / "index")
     following = FollowingRetriever(retriever, store, root=root / "index", interval=0.0)
-    settings_ = Settings(data_dir=root, rasa_url=f"http://127.0.0.1:{closed_port()}", rasa_timeout=1.0)
+    settings_ = Settings(
+        data_dir=root, rasa_url=f"http://127.0.0.1:{closed_port()}", rasa_timeout=1.0,
+        # hundreds of requests from one address: rate limits off, so every case reaches its route
+        ip_rate_limit_per_minute=0, poll_rate_limit_per_minute=0, chat_rate_limit_per_minute=0,
+    )  # fmt: skip
     app = create_app(settings_, Services(settings=settings_, retriever=following, store=store))
     app.state.staff_settings = StaffSettings(max_upload_bytes=200_000)
     closed = f"http://127.0.0.1:{closed_port()}"
