@@ -14,7 +14,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.calculation import NOT_A_FILING, RULE_DOCS, RULE_QUERIES, estimate
 from actions.formatting import basis_line, citations, is_usable, source_ids
 from actions.query import amount_from
-from actions.search import KbAnswerer, asked_region, intent_of
+from actions.search import KbAnswerer, asked_region
+from actions.slots import count_slot, entity_values, intent_of, latest_text, text_slot
 from index.base import Retriever
 from knowledge_base.models import NATIONAL
 
@@ -40,7 +41,7 @@ class ActionCalculate(Action):
         return "action_calculate"
 
     async def _curated(self, question: str, tracker: Tracker) -> bool:
-        region = asked_region(question, tracker.get_slot("region"))
+        region = asked_region(question, text_slot(tracker, "region"))
         try:
             hits = await asyncio.to_thread(self._retriever.search, question, region=region, k=1)
         except Exception:  # the webhook edge: fall back to the estimate
@@ -55,14 +56,14 @@ class ActionCalculate(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        question = (tracker.latest_message.get("text") or "").strip()
-        amount = next((amount_from(v) for v in tracker.get_latest_entity_values("amount")), None)
+        question = latest_text(tracker)
+        amount = next((amount_from(v) for v in entity_values(tracker, "amount")), None)
         amount = amount_from(question) or amount
         if self._answerer is not None and (amount is None or await self._curated(question, tracker)):
             # no amount to compute with, or the question is word for word one of the FAQ bank's (e.g. a
             # hot question that quotes 5000元 and 6万元): the knowledge base answers it
-            region = asked_region(question, tracker.get_slot("region"))
-            no_answers = float(tracker.get_slot("no_answer_count") or 0)
+            region = asked_region(question, text_slot(tracker, "region"))
+            no_answers = count_slot(tracker, "no_answer_count")
             return await self._answerer.answer(
                 dispatcher, question, region, intent=intent_of(tracker), no_answers=no_answers
             )

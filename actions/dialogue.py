@@ -22,7 +22,7 @@ from actions.replies import (
     handoff_payload,
     question_buttons,
 )
-from actions.search import intent_of
+from actions.slots import count_slot, entity_values, intent_of, latest_text, text_slot
 from knowledge_base.models import NATIONAL
 
 HANDOFF_AFTER_NEGATIVE = 2
@@ -71,7 +71,7 @@ class ActionFeedback(Action):
         # the chat route adds the question and sources of the answer it is about, from the conversation log
         feedback = {
             "kind": "positive" if positive else "negative",
-            "region": tracker.get_slot("region") or NATIONAL,
+            "region": text_slot(tracker, "region") or NATIONAL,
         }
         if positive:
             dispatcher.utter_message(
@@ -79,7 +79,7 @@ class ActionFeedback(Action):
                 json_message={"answer_kind": "feedback", "intent": intent, "feedback": feedback},
             )
             return []
-        negatives = float(tracker.get_slot("negative_feedback_count") or 0) + 1
+        negatives = count_slot(tracker, "negative_feedback_count") + 1
         if negatives >= HANDOFF_AFTER_NEGATIVE:
             dispatcher.utter_message(
                 json_message={"answer_kind": "feedback", "intent": intent, "feedback": feedback}
@@ -106,8 +106,8 @@ class ActionRate(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        given = next(tracker.get_latest_entity_values("rating"), None)
-        digits = [c for c in str(given or tracker.latest_message.get("text") or "") if c in "12345"]
+        given = next(entity_values(tracker, "rating"), None)
+        digits = [c for c in (given or latest_text(tracker)) if c in "12345"]
         if not digits:
             return []
         rating = int(digits[0])

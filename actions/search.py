@@ -26,6 +26,7 @@ from actions.replies import (
     question_buttons,
     region_buttons,
 )
+from actions.slots import count_slot, entity_values, intent_of, latest_text, text_slot
 from actions.topics import FaqSuggester, LocalVariants
 from index.base import Retriever
 from knowledge_base.models import NATIONAL
@@ -33,10 +34,6 @@ from knowledge_base.regions import find_region_in, normalize_region
 
 logger = logging.getLogger(__name__)
 HANDOFF_AFTER_NO_ANSWERS = 2
-
-
-def intent_of(tracker: Tracker) -> str:
-    return (tracker.latest_message.get("intent") or {}).get("name") or ""
 
 
 def asked_region(message: str, slot_value: str | None) -> str | None:
@@ -152,14 +149,14 @@ class ActionSearchKb(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        query = (tracker.latest_message.get("text") or "").strip()
+        query = latest_text(tracker)
         intent = intent_of(tracker)
         if not query:
             dispatcher.utter_message(
                 text=NO_ANSWER_TEXT, json_message=no_answer_payload() | {"intent": intent}
             )
             return []
-        slot = tracker.get_slot("region")
+        slot = text_slot(tracker, "region")
         region = asked_region(query, slot)
         events: list[EventType] = [] if region is None or region == slot else [SlotSet("region", region)]
         if region is None:
@@ -171,7 +168,7 @@ class ActionSearchKb(Action):
                     json_message=clarify_payload(intent),
                 )
                 return [*events, SlotSet("pending_question", query)]
-        no_answers = float(tracker.get_slot("no_answer_count") or 0)
+        no_answers = count_slot(tracker, "no_answer_count")
         return events + await self._answerer.answer(
             dispatcher, query, region, intent=intent, no_answers=no_answers
         )
@@ -189,10 +186,10 @@ class ActionAnswerPending(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        given = next(tracker.get_latest_entity_values("region"), None) or tracker.get_slot("region")
-        region = normalize_region(given or "") or asked_region(tracker.latest_message.get("text") or "", None)
+        given = next(entity_values(tracker, "region"), None) or text_slot(tracker, "region")
+        region = normalize_region(given or "") or asked_region(latest_text(tracker), None)
         events: list[EventType] = [SlotSet("region", region)] if region and region != given else []
-        pending = tracker.get_slot("pending_question")
+        pending = text_slot(tracker, "pending_question")
         if not region:
             dispatcher.utter_message(
                 text="抱歉，没有识别出地区名称，请回复省市名称，例如“北京”或“广东省”。",
@@ -204,7 +201,7 @@ class ActionAnswerPending(Action):
                 text=REGION_NOTED.format(region=region), json_message=clarify_payload(intent_of(tracker))
             )
             return events
-        no_answers = float(tracker.get_slot("no_answer_count") or 0)
+        no_answers = count_slot(tracker, "no_answer_count")
         return events + await self._answerer.answer(
             dispatcher, pending, region, intent="ask_policy", no_answers=no_answers, pending=True
         )
