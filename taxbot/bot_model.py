@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import shutil
 import subprocess
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from knowledge_base.dictionary import DICTIONARY_FILE
@@ -74,41 +77,95 @@ def last_line(log_file: Path) -> str:
     return lines[-1] if lines else ""
 
 
+WAITING = "waiting for another training of the Rasa model to finish (lock {lock}) ..."
+
+
+@contextmanager
+def training_lock(lock_file: Path, on_wait: Callable[[str], None] | None = None) -> Iterator[bool]:
+    """Hold an exclusive ``flock`` on ``lock_file`` (created if missing); yields whether it had to wait.
+
+    Two ``taxbot train-bot`` at once (``make run`` while ``make test`` trains, two test sessions) would
+    otherwise train the same model twice, side by side on the same cores. The second waits here, telling
+    ``on_wait`` every half second, then finds the model the first one trained. The lock goes with the
+    process (the kernel drops it when the descriptor closes, also on a crash), so it is never stale; the
+    file itself stays (deleting it would let a third process lock a different file).
+    """
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("a") as handle:
+        waited = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                waited = True
+                if on_wait:
+                    on_wait(WAITING.format(lock=lock_file))
+                time.sleep(0.5)
+        try:
+            yield waited
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return None
+
+
 def train(
     settings: Settings, *, force: bool = False, on_progress: Callable[[str], None] | None = None
 ) -> tuple[Path, bool]:
-    """(model file, whether it was trained now). Rasa's output goes to ``<data_dir>/logs/rasa-train.log``."""
+    """(model file, whether it was trained now). Rasa's output goes to ``<data_dir>/logs/rasa-train.log``.
+
+    One training at a time per models dir (``training_lock``): a call that had to wait returns the model
+    the other one trained — with ``force`` too, when that model was written while it waited. Rasa trains
+    into a folder of its own and the model is renamed into place (same filesystem: atomic), so a reader
+    never sees half a model."""
     target = model_path(settings)
     if target.exists() and not force:
         return target, False
     exe = rasa_executable(settings)
+    folder = models_dir(settings)
+    before = _mtime(target)
+    with training_lock(folder / ".train.lock", on_progress) as waited:
+        if target.exists() and (not force or (waited and _mtime(target) != before)):
+            return target, False
+        for stale in folder.glob(".training-*"):  # left by a killed training: only the lock holder trains
+            shutil.rmtree(stale, ignore_errors=True)
+        return _train(settings, exe, target, on_progress), True
+
+
+def _train(settings: Settings, exe: Path, target: Path, on_progress: Callable[[str], None] | None) -> Path:
     log_file = settings.data_dir / "logs" / "rasa-train.log"
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    work = models_dir(settings) / f".training-{target.name.removesuffix('.tar.gz')}"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    stem = target.name.removesuffix(".tar.gz")
+    work = Path(tempfile.mkdtemp(prefix=f".training-{stem}-", dir=target.parent))
     argv = [
         str(exe), "train", "--config", str(CONFIG_FILE), "--domain", str(settings.bot_dir / "domain.yml"),
-        "--data", str(settings.bot_dir / "data"), "--out", str(work),
-        "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+        "--data", str(settings.bot_dir / "data"), "--out", str(work), "--fixed-model-name", stem,
     ]  # fmt: skip
-    with log_file.open("wb") as log:
-        env = rasa_env(settings)
-        proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
-        try:
-            while proc.poll() is None:
-                if on_progress:
-                    on_progress(last_line(log_file))
-                time.sleep(0.5)
-        except BaseException:
-            proc.terminate()
-            proc.wait(timeout=30)
-            shutil.rmtree(work, ignore_errors=True)
-            raise
-    produced = work / target.name
-    if proc.returncode != 0 or not produced.exists():
+    try:
+        with log_file.open("wb") as log:
+            env = rasa_env(settings)
+            proc = subprocess.Popen(argv, cwd=PROJECT_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+            try:
+                while proc.poll() is None:
+                    if on_progress:
+                        on_progress(last_line(log_file))
+                    time.sleep(0.5)
+            except BaseException:
+                proc.terminate()
+                proc.wait(timeout=30)
+                raise
+        produced = work / target.name
+        if proc.returncode != 0 or not produced.exists():
+            raise BotTrainingFailed(
+                f"rasa train failed (exit code {proc.returncode}); log: {log_file}", log_file
+            )
+        produced.replace(target)
+    finally:
         shutil.rmtree(work, ignore_errors=True)
-        raise BotTrainingFailed(f"rasa train failed (exit code {proc.returncode}); log: {log_file}", log_file)
-    produced.replace(target)
-    shutil.rmtree(work, ignore_errors=True)
-    return target, True
+    return target
