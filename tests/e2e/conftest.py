@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -23,6 +24,9 @@ from taxbot.settings import Settings
 from taxbot.supervisor import log_tail
 from tests.conftest import REPO_ROOT
 from tests.privacy_plugin import scan_tree
+
+if TYPE_CHECKING:
+    from tests.e2e.scaled_stack import Scaled
 
 # an upper bound only: Rasa imports TensorFlow and loads the model in ~40 s idle, minutes on a busy machine
 READY_TIMEOUT = 600.0
@@ -54,9 +58,17 @@ class Stack:
     process: subprocess.Popen
 
 
+# every e2e test talks to the product from 127.0.0.1, faster than a taxpayer types: the per-address and
+# per-sender limits (tested in tests/api/test_rate_limits.py) are set out of their way
+GENEROUS_LIMITS = {
+    "TAXBOT_IP_RATE_LIMIT_PER_MINUTE": "1000000", "TAXBOT_POLL_RATE_LIMIT_PER_MINUTE": "1000000",
+    "TAXBOT_CHAT_RATE_LIMIT_PER_MINUTE": "10000",
+}  # fmt: skip
+
+
 def clean_env(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("TAXBOT_")}
-    return env | {"TAXBOT_MODELS_DIR": str(MODELS_DIR)} | overrides
+    return env | {"TAXBOT_MODELS_DIR": str(MODELS_DIR)} | GENEROUS_LIMITS | overrides
 
 
 @pytest.fixture(scope="session")
@@ -105,6 +117,16 @@ def stack(rasa_model, pytestconfig) -> Iterator[Stack]:
     for url in (f"{stack.base_url}/healthz", f"{stack.rasa_url}/status"):
         with pytest.raises(httpx.HTTPError):
             httpx.get(url, timeout=2)
+
+
+@pytest.fixture(scope="session")
+def scaled(rasa_model, pytestconfig) -> Iterator[Scaled]:
+    """`taxbot serve-scaled --apps 2 --rasas 2` behind nginx (tests/e2e/scaled_stack.py): one stack for the
+    session, shared by test_scaled.py and test_scaled_load.py; stopped (and checked) at the session's end."""
+    from tests.e2e.scaled_stack import running_scaled  # it imports this module's helpers
+
+    with running_scaled(pytestconfig) as running:
+        yield running
 
 
 def _diagnostics(data_dir: Path, serve_log: Path) -> str:

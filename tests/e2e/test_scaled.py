@@ -1,38 +1,31 @@
 """Scaled mode for real: `taxbot serve-scaled --apps 2 --rasas 2` on a fresh PostgreSQL database and a Redis
-db, behind the real nginx, on free ports; one stack for the module, stopped with SIGTERM at the end."""
+db, behind the real nginx, on free ports (the session's `scaled` fixture, tests/e2e/scaled_stack.py; its
+SIGTERM at the end of the session stops the whole tree, which is checked)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
-import re
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 
 from taxbot.scaled import ATOMIC_LOCK_STORE, RASA_PATH, Layout, nginx_process
 from taxbot.settings import Settings
 from taxbot.supervisor import log_tail
-from tests.conftest import PG_ADMIN_DSN, REPO_ROOT
-from tests.e2e.conftest import _stop, clean_env, free_port, taxbot
+from tests.conftest import REPO_ROOT
+from tests.e2e.conftest import clean_env, free_port
+from tests.e2e.scaled_stack import ADMIN, PASSWORD, REDIS_URL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
-READY_TIMEOUT = 900.0  # Rasa replicas import TensorFlow and load the model: minutes on a busy machine
-REDIS_URL = "redis://127.0.0.1:6379/8"
-ADMIN, PASSWORD = "scaled-admin", "Sc4led-Mode-Admin-Pass!"
 QUESTIONS = (
     "小规模纳税人增值税征收率是多少",
     "个税起征点是多少",
@@ -41,110 +34,6 @@ QUESTIONS = (
     "研发费用加计扣除比例是多少",
     "赡养老人扣除标准",
 )
-
-
-@dataclass
-class Scaled:
-    base_url: str
-    rasa_url: str
-    data_dir: Path
-    layout_file: Path
-    env: dict[str, str]
-
-    @property
-    def layout(self) -> dict:
-        return json.loads(self.layout_file.read_text())
-
-    def upstreams(self, log_name: str) -> set[str]:
-        text = (self.data_dir / "logs" / log_name).read_text()
-        return set(re.findall(r"upstream=127\.0\.0\.1:(\d+)", text))
-
-
-def _create_databases(*names: str) -> None:
-    try:
-        admin = psycopg.connect(PG_ADMIN_DSN, autocommit=True)
-    except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is required for scaled mode but {PG_ADMIN_DSN!r} is not reachable: {exc}")
-    with admin:
-        for name in names:
-            admin.execute(f'CREATE DATABASE "{name}"')
-
-
-def _drop_databases(*names: str) -> None:
-    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as admin:
-        for name in names:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@pytest.fixture(scope="module")
-def scaled(rasa_model) -> Iterator[Scaled]:
-    suffix = uuid.uuid4().hex[:8]
-    kb_db, rasa_db = f"taxbot_scaled_{suffix}", f"taxbot_scaled_rasa_{suffix}"
-    _create_databases(kb_db, rasa_db)
-    data_dir = Path(tempfile.mkdtemp(prefix="taxbot-scaled-"))
-    env = clean_env(
-        TAXBOT_DATA_DIR=str(data_dir), TAXBOT_PORT=str(free_port()), TAXBOT_RASA_PORT=str(free_port()),
-        TAXBOT_LOG_LEVEL="WARNING", TAXBOT_LOCK_STORE_URL=REDIS_URL,
-        TAXBOT_DATABASE_URL=f"postgresql+psycopg://postgres@127.0.0.1:5432/{kb_db}",
-        TAXBOT_TRACKER_STORE_URL=f"postgresql://postgres@127.0.0.1:5432/{rasa_db}",
-    )  # fmt: skip
-    process = None
-    serve_log = data_dir / "serve.log"
-    try:
-        taxbot("kb", "init", "--data-dir", str(data_dir), env=env)
-        done = subprocess.run(
-            [sys.executable, "-m", "taxbot.cli", "staff", "add-user", ADMIN, "--role", "admin",
-             "--password-stdin"],
-            cwd=REPO_ROOT, env=env, input=f"{PASSWORD}\n", capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-        assert done.returncode == 0, done.stderr
-        with serve_log.open("wb") as out:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "taxbot.cli", "serve-scaled", "--apps", "2", "--rasas", "2",
-                 "--timeout", str(READY_TIMEOUT)],
-                cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-        stack = Scaled(
-            base_url=f"http://127.0.0.1:{env['TAXBOT_PORT']}", rasa_url=f"http://127.0.0.1:{env['TAXBOT_RASA_PORT']}",
-            data_dir=data_dir, layout_file=data_dir / "run" / "scaled.json", env=env,
-        )  # fmt: skip
-        _wait_ready(process, stack, serve_log)
-        yield stack
-        code = _stop(process)
-        shutdown_log = log_tail(serve_log)
-        # SIGTERM stops the whole tree: nginx, both apps, both Rasa replicas
-        assert code == 0, f"`taxbot serve-scaled` exited {code} on SIGTERM:\n{shutdown_log}"
-        ports = [*stack.layout["app_ports"], *stack.layout["rasa_ports"], stack.layout["actions_port"]]
-        for url in [stack.base_url, stack.rasa_url, *(f"http://127.0.0.1:{p}" for p in ports)]:
-            with pytest.raises(httpx.HTTPError):
-                httpx.get(f"{url}/healthz", timeout=2)
-    finally:
-        if process is not None:
-            _stop(process)
-        shutil.rmtree(data_dir, ignore_errors=True)
-        _drop_databases(kb_db, rasa_db)
-
-
-def _diagnostics(data_dir: Path, serve_log: Path) -> str:
-    parts = [f"--- taxbot serve-scaled ---\n{log_tail(serve_log)}"]
-    for log in sorted((data_dir / "logs").glob("*.log")):
-        parts.append(f"--- {log.name} ---\n{log_tail(log, 12)}")
-    return "\n".join(parts)
-
-
-def _wait_ready(process: subprocess.Popen, stack: Scaled, serve_log: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            details = _diagnostics(stack.data_dir, serve_log)
-            pytest.fail(f"serve-scaled exited ({process.returncode}):\n{details}")
-        if stack.layout_file.exists():  # written once every replica and nginx are healthy
-            response = httpx.get(f"{stack.base_url}/readyz", timeout=10)
-            assert response.status_code == 200, response.text
-            return
-        time.sleep(2)
-    details = _diagnostics(stack.data_dir, serve_log)
-    pytest.fail(f"serve-scaled not ready after {READY_TIMEOUT:.0f} s:\n{details}")
 
 
 def texts(replies: list[dict]) -> list[str]:
