@@ -37,6 +37,7 @@ from knowledge_base import migrations
 from taxbot.errors import ConfigError
 from taxbot.settings import PROJECT_ROOT, Settings
 from taxbot.supervisor import (
+    RASA_PATH,  # noqa: F401  (re-exported: where the lock store lives)
     HealthCheck,
     ManagedProcess,
     Supervisor,
@@ -49,8 +50,7 @@ from taxbot.supervisor import (
 )
 
 NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "nginx" / "taxbot.conf.j2"
-# Rasa's own RedisLockStore loses tickets when replicas issue them at once; this one is atomic
-RASA_PATH = PROJECT_ROOT / "deploy" / "rasa"
+# Rasa's own RedisLockStore loses tickets when replicas issue them at once; this one (in RASA_PATH) is atomic
 ATOMIC_LOCK_STORE = "taxbot_lock_store.AtomicRedisLockStore"
 NGINX_MISSING = (
     "找不到 nginx：扩展模式需要 nginx 作为反向代理。请运行 `make run-scaled`（会安装 Debian 的 nginx），"
@@ -186,7 +186,6 @@ def rasa_replicas(settings: Settings, layout: Layout, model: Path) -> list[Manag
         process = rasa_process(replica, model)
         replicas.append(dataclasses.replace(
             process, name=f"Rasa {number}", log_file=settings.data_dir / "logs" / f"rasa-{number}.log",
-            env={**(process.env or {}), "PYTHONPATH": str(RASA_PATH)},
         ))  # fmt: skip
     _use_atomic_lock_store(settings.data_dir / "run" / "endpoints.yml")
     return replicas

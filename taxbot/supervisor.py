@@ -24,6 +24,8 @@ from taxbot.errors import ConfigError, TaxbotError
 from taxbot.settings import PROJECT_ROOT, Settings
 
 HealthCheck = Callable[[], bool]
+# modules run inside Rasa's processes: the launcher with its fix (taxbot_rasa) and the atomic lock store
+RASA_PATH = PROJECT_ROOT / "deploy" / "rasa"
 WaitHook = Callable[["ManagedProcess", float], None]
 
 
@@ -232,16 +234,19 @@ def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
 
 
 def rasa_process(settings: Settings, model_file: Path) -> ManagedProcess:
+    """``rasa run`` through deploy/rasa/taxbot_rasa.py (Rasa's CLI with a fix for its action-result check)."""
     endpoints, credentials = write_rasa_config(settings)
+    python = rasa_executable(settings).with_name("python")
     argv = [
-        str(rasa_executable(settings)), "run", "--enable-api", "--model", str(model_file),
+        str(python), "-m", "taxbot_rasa", "run", "--enable-api", "--model", str(model_file),
         "--endpoints", str(endpoints), "--credentials", str(credentials),
         "--port", str(settings.rasa_port), "-i", settings.rasa_host,
     ]  # fmt: skip
     status = f"{client_url(settings.rasa_host, settings.rasa_port)}/status"
     return ManagedProcess(
         name="Rasa", argv=argv, log_file=settings.data_dir / "logs" / "rasa.log",
-        healthy=http_ok(status, rasa_model_loaded), env=rasa_env(settings), cwd=PROJECT_ROOT,
+        healthy=http_ok(status, rasa_model_loaded), env={**rasa_env(settings), "PYTHONPATH": str(RASA_PATH)},
+        cwd=PROJECT_ROOT,
     )  # fmt: skip
 
 
