@@ -17,3 +17,18 @@ def test_suggestions_stay_in_the_askers_region_and_skip_excluded():
     assert suggester.suggest("出租住房房产税", region="北京市") == ["北京个人出租住房房产税怎么交？"]
     assert suggester.suggest("出租住房房产税", region="上海市") == []
     assert suggester.suggest("出租住房房产税", region="北京市", exclude=["faq-test-bj-rent"]) == []
+
+
+def test_a_faq_source_is_reread_only_when_it_hands_out_another_collection():
+    current = {"faq": FAQS}
+    calls = []
+
+    def source():
+        calls.append(1)
+        return current["faq"]
+
+    variants = LocalVariants(source)
+    assert variants.regions_for("个人出租住房房产税税率") == ["北京市"]
+    current["faq"] = tuple(f for f in FAQS if f.region != "北京市")  # withdrawn: a new collection
+    assert variants.regions_for("个人出租住房房产税税率") == []
+    assert len(calls) == 2

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from actions.registry import live_faqs
+from actions.topics import FaqSuggester, LocalVariants
 from index.builder import build_from_store, load_retriever
 from index.follow import FollowingRetriever
 from knowledge_base.models import Citation, FaqEntry
@@ -82,3 +84,26 @@ def test_follower_checks_at_most_once_per_interval(live):
     store.upsert_documents([NEW])
     assert following.sync() == 0  # checked less than an interval ago
     assert following.sync(force=True) == 1
+
+
+def test_region_follow_up_and_suggestions_follow_faq_changes(live):
+    """The actions' FAQ topics come from the live index: a local FAQ published by staff makes the bot ask
+    for the region and suggest it; withdrawn, it does neither."""
+    store, following, _ = live
+    source = live_faqs(following)
+    variants, suggester = LocalVariants(source), FaqSuggester(source)
+    question = "出租住房房产税怎么交"
+    assert variants.regions_for(question) == []
+    assert suggester.suggest(question, region="北京市") == []
+
+    store.upsert_faq(FaqEntry(
+        id="faq-bj-rent", question="北京个人出租住房房产税怎么交？",
+        similar_questions=("北京出租住房房产税",),
+        answer="按租金收入的4%计征。", citations=(Citation("nat-vat", "第1条"),), region="北京市",
+    ))  # fmt: skip
+    assert variants.regions_for(question) == ["北京市"]
+    assert suggester.suggest(question, region="北京市") == ["北京个人出租住房房产税怎么交？"]
+
+    store.withdraw_faq("faq-bj-rent")
+    assert variants.regions_for(question) == []
+    assert suggester.suggest(question, region="北京市") == []
