@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from index.builder import apply_changes, build_from_store, load_retriever, make_encoder
+from index.builder import apply_changes, build_from_store, make_encoder
 from index.encoder import Encoder, Progress
 from index.eval import evaluate, load_questions
 from index.persistence import check_identity, current_version, read_manifest
+from index.recovery import open_index
 from knowledge_base.content_loader import content_fingerprint, load_content
 from knowledge_base.loaders import LoadReport, load_paths
 from knowledge_base.store import KnowledgeStore, open_store
@@ -110,11 +111,13 @@ def ingest(
 
 
 def update_index(settings: Settings, store: KnowledgeStore) -> tuple[bool, int]:
-    """Apply the store's pending changes to the current index, if there is one. (updated?, changes)"""
+    """Apply the store's pending changes to the current index, if there is one. (updated?, changes)
+
+    A damaged or mismatched index is recovered first, as the app would at start (``index.recovery``)."""
     root = index_root(settings)
     if not current_version(root):
         return False, 0
-    retriever, _ = load_retriever(root, settings_encoder(settings))
+    retriever = open_index(root, settings_encoder(settings), store, kind=settings.index_kind)
     return True, apply_changes(retriever, store, root=root)
 
 

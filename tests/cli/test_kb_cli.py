@@ -135,3 +135,23 @@ def test_eval_json_shape(env: Path, shared_dir: Path, tmp_path: Path):
 def test_eval_bad_input(env: Path, tmp_path: Path):
     result = kb("eval", "--corpus", tmp_path / "nope", "--questions", tmp_path / "q.jsonl", "--data-dir", env)
     assert result.exit_code == 1 and "corpus folder not found" in result.output
+
+
+def test_ingest_over_a_damaged_index_recovers_it(env: Path, tmp_path: Path):
+    kb("init", "--data-dir", env)
+    index = env / "index"
+    damaged = (index / "CURRENT").read_text(encoding="utf-8").strip()
+    chunks = index / damaged / "chunks.json"
+    chunks.write_bytes(chunks.read_bytes()[:40])  # truncated
+    source = tmp_path / "国家税务总局关于测试车船税的公告.txt"
+    source.write_text(
+        "国家税务总局关于测试车船税的公告\n国家税务总局公告2026年第98号\n"
+        "一、车船税按年申报缴纳。\n二、本公告自2026年1月1日起施行。\n",
+        encoding="utf-8",
+    )
+    result = kb("ingest", source, "--data-dir", env)
+    assert result.exit_code == 0, result.output
+    assert (index / "CURRENT").read_text(encoding="utf-8").strip() != damaged
+    assert (index / f"{damaged}.damaged").is_dir()  # kept for inspection
+    found = json.loads(kb("search", "车船税按年申报", "--json", "--data-dir", env).stdout)["hits"]
+    assert found[0]["doc_number"] == "国家税务总局公告2026年第98号"
