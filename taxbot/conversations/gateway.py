@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from channels.masking import get_logger, mask
 from taxbot.conversations.recorder import TurnSummary, payload_intent, summarise
 from taxbot.conversations.store import TAXPAYER, ConversationStore
+from taxbot.errors import DialogueUnavailable
 from taxbot.observability.logs import bind_conversation
 from taxbot.observability.metrics import channel_of, record_turn
 
@@ -40,6 +41,15 @@ class Engine(Protocol):
     async def send_message(
         self, sender: str, message: str, metadata: dict[str, Any] | None = None
     ) -> list[dict[str, Any]]: ...
+
+
+def require_replies(sender: str, replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``replies``, or ``DialogueUnavailable`` when there are none: Rasa 3.6's REST channel answers 200 with
+    an empty list when the turn failed inside it (lock store unreachable: ``LockError``; any exception in
+    ``handle_message``), so "no reply" is how a failed turn looks from here — never lose it as an answer."""
+    if not replies:
+        raise DialogueUnavailable(f"Rasa answered nothing to {sender} (a failed turn; see rasa.log)")
+    return replies
 
 
 class GatedDialogue:
@@ -71,7 +81,7 @@ class GatedDialogue:
                 {"recipient_id": sender, "text": WITH_AGENT},
                 {"recipient_id": sender, "custom": {"answer_kind": "with_agent", "citations": []}},
             ]
-        replies = await self.engine.send_message(sender, message, metadata)
+        replies = require_replies(sender, await self.engine.send_message(sender, message, metadata))
         if store is not None:
             summary = summarise(message, replies)
             if summary.handoff_reason or summary.feedback or summary.rating:

@@ -33,7 +33,7 @@ from channels.base import OutboundMessage
 from channels.conversation import NO_REPLY
 from channels.masking import get_logger
 from channels.render import render_text
-from taxbot.conversations.gateway import Engine
+from taxbot.conversations.gateway import Engine, require_replies
 from taxbot.conversations.pending import ANSWERED, FAILED, PendingMessage, PendingStore
 from taxbot.conversations.recorder import payload_intent
 from taxbot.delivery import channel_of
@@ -70,7 +70,7 @@ class QueueingEngine:
             waiting = False
         if not waiting:
             try:
-                return await self.engine.send_message(sender, message, metadata)
+                return require_replies(sender, await self.engine.send_message(sender, message, metadata))
             except DialogueUnavailable as exc:
                 error: DialogueUnavailable = exc
         else:
