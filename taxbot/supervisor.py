@@ -215,9 +215,9 @@ def write_rasa_config(settings: Settings) -> tuple[Path, Path]:
     run_dir = settings.data_dir / "run"
     run_dir.mkdir(parents=True, exist_ok=True)
     endpoints = run_dir / "endpoints.yml"
-    action_endpoint: dict[str, str] = {"url": f"{client_url(settings.host, settings.port)}/webhook"}
-    if settings.webhook_token:  # Rasa's EndpointConfig sends it as the `token` query parameter
-        action_endpoint["token"] = settings.webhook_token
+    action_endpoint: dict[str, Any] = {"url": f"{client_url(settings.host, settings.port)}/webhook"}
+    if settings.webhook_token:  # a header, not Rasa's `token` query parameter: URLs end up in proxy logs
+        action_endpoint["headers"] = {"Authorization": f"Bearer {settings.webhook_token}"}
     config: dict[str, Any] = {
         "action_endpoint": action_endpoint,
         "tracker_store": tracker_store_config(settings),

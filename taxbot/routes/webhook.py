@@ -38,16 +38,18 @@ def _parse(raw: bytes, encoding: str | None) -> Any:
     "/webhook",
     responses={  # rasa-sdk's wire format: {"error": ..., "action_name": ...}
         400: {"description": "Not an action call, or the action rejected it"},
-        401: {"description": "The webhook token (TAXBOT_WEBHOOK_TOKEN, `?token=`) is missing or wrong"},
+        401: {"description": "The webhook token (TAXBOT_WEBHOOK_TOKEN, a Bearer token) is missing or wrong"},
         404: {"description": "No such action"},
         449: {"description": "The action needs the domain and the call did not include it"},
     },
 )
 async def webhook(request: Request, executor: ExecutorDep, settings: SettingsDep) -> JSONResponse:
     """Run the action Rasa asks for; the body and answer are rasa-sdk's wire format. With a webhook token
-    configured, only a caller sending it (Rasa, as its action endpoint's ``token``) may run actions."""
+    configured, only a caller sending it may run actions: `Authorization: Bearer <token>` (what
+    `taxbot serve` configures Rasa's action endpoint to send) or, for a Rasa configured by hand with its
+    action endpoint's `token`, the `?token=` query parameter."""
     expected = settings.webhook_token.encode()
-    if expected and not hmac.compare_digest(request.query_params.get("token", "").encode(), expected):
+    if expected and not hmac.compare_digest(_presented_token(request).encode(), expected):
         logger.warning("action call refused: missing or wrong webhook token")
         return JSONResponse({"error": TOKEN_REFUSED}, status_code=401)
     try:
@@ -64,6 +66,13 @@ async def webhook(request: Request, executor: ExecutorDep, settings: SettingsDep
     response = await _run(executor, action_call)
     record_action_call(executor.actions, action_call.get("next_action"), response.status_code)
     return response
+
+
+def _presented_token(request: Request) -> str:
+    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials:
+        return credentials.strip()
+    return request.query_params.get("token", "")
 
 
 _SHAPES = {"slots": dict, "latest_message": dict, "events": list}

@@ -89,13 +89,22 @@ def test_with_a_webhook_token_only_its_holder_runs_actions(settings, tiny_retrie
     app = create_app(settings, Services(settings=settings, retriever=tiny_retriever))
     call = action_call("小规模纳税人增值税征收率是多少")
     with TestClient(app) as client:
-        for params in ({}, {"token": "guess"}, {"token": ""}):
-            refused = client.post("/webhook", json=call, params=params)
-            assert refused.status_code == 401, params
+        wrong = [
+            ({}, {}),
+            ({"token": "guess"}, {}),
+            ({"token": ""}, {}),
+            ({}, {"Authorization": "Bearer guess"}),
+            ({}, {"Authorization": "rasa-only-token-12366"}),
+        ]
+        for params, headers in wrong:
+            refused = client.post("/webhook", json=call, params=params, headers=headers)
+            assert refused.status_code == 401, (params, headers)
             assert "webhook token" in refused.json()["error"]
-        accepted = client.post("/webhook", json=call, params={"token": "rasa-only-token-12366"})
-        assert accepted.status_code == 200
-        assert accepted.json()["responses"][0]["custom"]["citations"][0]["doc_id"] == "test-vat-law"
+        for params, headers in (({}, {"Authorization": "Bearer rasa-only-token-12366"}),
+                                ({"token": "rasa-only-token-12366"}, {})):  # fmt: skip
+            accepted = client.post("/webhook", json=call, params=params, headers=headers)
+            assert accepted.status_code == 200, (params, headers)
+            assert accepted.json()["responses"][0]["custom"]["citations"][0]["doc_id"] == "test-vat-law"
 
 
 def test_serve_gives_rasa_and_the_app_the_same_per_run_token(tmp_path):
@@ -105,5 +114,8 @@ def test_serve_gives_rasa_and_the_app_the_same_per_run_token(tmp_path):
     assert with_webhook_token(Settings(data_dir=tmp_path)).webhook_token != settings.webhook_token
     endpoints, _ = write_rasa_config(settings)
     action_endpoint = yaml.safe_load(endpoints.read_text())["action_endpoint"]
-    assert action_endpoint == {"url": "http://127.0.0.1:8123/webhook", "token": settings.webhook_token}
+    assert action_endpoint == {  # a header: the token never appears in a URL (nor in nginx's logs)
+        "url": "http://127.0.0.1:8123/webhook",
+        "headers": {"Authorization": f"Bearer {settings.webhook_token}"},
+    }
     assert app_process(settings).env["TAXBOT_WEBHOOK_TOKEN"] == settings.webhook_token

@@ -31,6 +31,7 @@ import httpx
 import psycopg
 import pytest
 import redis
+import yaml
 
 from benchmarks.bench_load import Inbox, Results, check_order, report, taxpayer
 from channels.base import OutboundMessage
@@ -99,9 +100,15 @@ def test_a_short_load_run_answers_every_message_once_and_in_order(scaled, capsys
     assert not leftovers, f"more answers than messages: {leftovers}"
     assert all(results.latencies[channel] for channel in ("web", "sms", "wechat"))  # each channel talked
     assert checked > 0 and not problems, problems[:5]
-    # SMS callbacks carry their secret as ?token=: nginx logs the path without the query string
-    access_logs = list((scaled.data_dir / "logs").glob("nginx*.log"))
-    assert access_logs and all("token=" not in log.read_text() for log in access_logs)
+    # secrets stay out of the logs: the SMS callback's ?token= (nginx logs the path without the query
+    # string) and the action webhook's token (Rasa sends it in a header, never in a URL)
+    logs = scaled.data_dir / "logs"
+    access_logs = [logs / f"nginx-{name}.log" for name in ("access", "rasa", "actions")]
+    assert all("token=" not in log.read_text() for log in access_logs)
+    endpoints = yaml.safe_load((scaled.data_dir / "run" / "endpoints.yml").read_text())
+    webhook_token = endpoints["action_endpoint"]["headers"]["Authorization"].removeprefix("Bearer ")
+    assert len(webhook_token) >= 32
+    assert all(webhook_token not in log.read_text(errors="replace") for log in logs.glob("*.log"))
 
 
 # --- a Rasa replica killed mid-load ----------------------------------------------------------------------
