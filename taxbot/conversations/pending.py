@@ -186,7 +186,9 @@ class PendingStore:
 
 
 def _message(row: sa.Row) -> PendingMessage:
+    received = row.received_at  # SQLite gives back naive datetimes: stored as UTC
+    received = received if received.tzinfo else received.replace(tzinfo=UTC)
     return PendingMessage(
         row.id, row.conversation_id, row.channel, row.text, dict(row._mapping["metadata"] or {}),
-        row.received_at, row.attempts, row.status, row.last_error,
+        received, row.attempts, row.status, row.last_error,
     )  # fmt: skip

@@ -13,8 +13,10 @@ with a doubling backoff while messages wait; once Rasa answers it replays them t
 on the plain Rasa client (masking, handoff gate, turn log), one conversation's messages strictly in order,
 several conversations side by side, and pushes each answer as text with its citation line through
 ``Delivery`` (web: the widget polls; WeChat: 客服消息; SMS: the gateway). After ``max_attempts`` failed
-replays the message is marked failed and the taxpayer is pointed to 12366 instead. Every queued message
-thus ends with exactly one pushed ``bot`` message.
+replays, and once the message has waited ``give_up_after`` (Rasa's ``/status`` stays healthy while its
+stores are down, so attempts alone would run out within seconds of a longer outage), the message is marked
+failed and the taxpayer is pointed to 12366 instead. Every queued message thus ends with exactly one
+pushed ``bot`` message.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 import sqlalchemy as sa
@@ -117,6 +119,7 @@ class ReplayWorker:
         max_backoff: float = 15.0,
         lease: timedelta = timedelta(minutes=2),
         max_attempts: int = 3,
+        give_up_after: timedelta = timedelta(minutes=30),
         concurrency: int = 4,
         owner: str = "",
     ) -> None:
@@ -124,7 +127,7 @@ class ReplayWorker:
             raise ValueError(f"max_attempts must be at least 1, got {max_attempts}")
         self.pending, self.dialogue, self.health, self.delivery = pending, dialogue, health, delivery
         self.poll_seconds, self.max_backoff, self.lease = poll_seconds, max_backoff, lease
-        self.max_attempts, self.concurrency = max_attempts, concurrency
+        self.max_attempts, self.give_up_after, self.concurrency = max_attempts, give_up_after, concurrency
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._task: asyncio.Task[None] | None = None
 
@@ -199,7 +202,8 @@ class ReplayWorker:
                 message.conversation_id, message.text, message.metadata
             )
         except DialogueUnavailable as exc:
-            if message.attempts < self.max_attempts:
+            waited = datetime.now(UTC) - message.received_at
+            if message.attempts < self.max_attempts or waited < self.give_up_after:
                 logger.warning("pending %s: attempt %d failed: %s", message.id, message.attempts, exc)
                 await self.pending.arelease(message.id, str(exc))
                 return False

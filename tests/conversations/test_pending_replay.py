@@ -163,7 +163,7 @@ def test_two_workers_answer_every_message_once_and_in_order(store, pending) -> N
 def test_after_max_attempts_the_message_fails_and_the_taxpayer_is_told(store, pending) -> None:
     engine = Engine()
     asyncio.run(chat(store, pending, engine).send_message("w1", "增值税怎么交"))
-    replay = worker(store, pending, engine, max_attempts=2)
+    replay = worker(store, pending, engine, max_attempts=2, give_up_after=timedelta(0))
     assert asyncio.run(replay.replay(["w1"])) is False  # first attempt: back in the queue
     [message] = pending.messages("w1")
     assert (message.status, message.attempts) == (PENDING, 1) and "unreachable" in message.last_error
@@ -227,4 +227,19 @@ def test_a_crash_mid_replay_leaves_the_message_queued_for_the_next_lease(store, 
     [message] = pending.messages("w1")
     assert (message.status, message.attempts) == (PENDING, 1)
     asyncio.run(worker(store, pending, engine).replay(pending.ready()))  # the lease ran out: taken over
+    assert pending.messages("w1")[0].status == ANSWERED and len(pushed(store, "w1")) == 1
+
+
+def test_a_message_is_not_given_up_before_it_has_waited_long_enough(store, pending) -> None:
+    """Rasa's /status stays healthy while its lock or tracker store is down: attempts alone would run out
+    within seconds of a longer outage, so a message young enough is kept whatever its attempts."""
+    engine = Engine()
+    asyncio.run(chat(store, pending, engine).send_message("w1", "增值税怎么交"))
+    replay = worker(store, pending, engine, max_attempts=1, give_up_after=timedelta(hours=1))
+    for _ in range(3):
+        assert asyncio.run(replay.replay(["w1"])) is False
+    [message] = pending.messages("w1")
+    assert (message.status, message.attempts) == (PENDING, 3) and pushed(store, "w1") == []
+    engine.up = True
+    assert asyncio.run(replay.replay(["w1"])) is True
     assert pending.messages("w1")[0].status == ANSWERED and len(pushed(store, "w1")) == 1
