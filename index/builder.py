@@ -9,7 +9,7 @@ from typing import Any
 
 from index.encoder import Encoder, Progress, encoder_from_name
 from index.hybrid import HybridRetriever
-from index.persistence import load_version, save_version
+from index.persistence import load_version, published_seq, save_version
 from index.table import IndexTable
 from knowledge_base.linking import link_repeals
 from knowledge_base.models import Document
@@ -92,7 +92,9 @@ def apply_changes(retriever: HybridRetriever, store, *, root: Path | None = None
                 else:
                     table.upsert_faq(entry)
         seq = changes[-1].seq
-        if root is not None:  # saved first: a failed write (disk full) is retried by the next sync
+        # saved first: a failed write (disk full) is retried by the next sync; skipped when another replica
+        # following the same store has already published this state (the same changes on the same base)
+        if root is not None and published_seq(root) < seq:
             save_version(table, root, {"store_seq": seq, "incremental": True})
         retriever.store_seq = seq
     return len(changes)

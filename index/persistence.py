@@ -185,6 +185,15 @@ def current_version(root: Path) -> str | None:
     return pointer.read_bytes().decode("utf-8", errors="replace").strip()
 
 
+def published_seq(root: Path) -> int:
+    """The knowledge-store change the CURRENT version includes (-1 when there is no readable one)."""
+    try:
+        _, manifest = read_manifest(root)
+        return int(manifest.get("store_seq", -1))
+    except (IndexNotBuilt, IndexCorrupt, ValueError, TypeError):
+        return -1
+
+
 def read_manifest(root: Path, version: str | None = None) -> tuple[Path, dict[str, Any]]:
     """The directory and manifest of ``version`` (default: the one CURRENT names)."""
     name = version or current_version(root)

@@ -107,3 +107,18 @@ def test_region_follow_up_and_suggestions_follow_faq_changes(live):
     store.withdraw_faq("faq-bj-rent")
     assert variants.regions_for(question) == []
     assert suggester.suggest(question, region="北京市") == []
+
+
+def test_replicas_following_one_store_publish_each_change_once(live, encoder):
+    """Two app replicas (two followers of one store and one index folder): the first to apply a change
+    publishes it; the second finds that state already published and writes nothing."""
+    store, following, root = live
+    other, _ = load_retriever(root, encoder)
+    replica = FollowingRetriever(other, store, root=root, interval=0.0)
+    before = {p.name for p in root.glob("v*")}
+    store.upsert_documents([NEW])
+    assert following.search("电子合同印花税怎么交")[0].doc_id == "nat-stamp"
+    assert replica.search("电子合同印花税怎么交")[0].doc_id == "nat-stamp"  # searchable on both
+    assert len({p.name for p in root.glob("v*")} - before) == 1
+    reloaded, manifest = load_retriever(root, encoder)
+    assert manifest["store_seq"] == store.last_change_seq() and "nat-stamp" in reloaded.table.docs
