@@ -104,15 +104,17 @@ class RateLimiter:
         self._swept_size = len(self._seen)
 
 
-# KEYS: the key's log, its "notice sent" flag. ARGV: now (s, or "" = Redis TIME), window (s), limit, member
-CHECK_SCRIPT = """
+# both scripts start here. ARGV: now (s, or "" = Redis TIME), window (s), limit, member
+_PRELUDE = """
 local now = tonumber(ARGV[1])
 if not now then
   local t = redis.call('TIME')
   now = tonumber(t[1]) + tonumber(t[2]) / 1e6
 end
 local window, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
-local ttl = math.ceil(window * 1000)
+"""
+# KEYS: the key's log, its "notice sent" flag
+CHECK_SCRIPT = _PRELUDE + """local ttl = math.ceil(window * 1000)
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[4])
@@ -126,16 +128,9 @@ end
 return 'silent'
 """
 
-# KEYS: the key's log. ARGV as above. Returns 0 (admitted) or the milliseconds until a slot frees (>= 1):
+# KEYS: the key's log. Returns 0 (admitted) or the milliseconds until a slot frees (>= 1):
 # Redis turns Lua numbers into integers, so the wait travels as whole milliseconds
-ACQUIRE_SCRIPT = """
-local now = tonumber(ARGV[1])
-if not now then
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) + tonumber(t[2]) / 1e6
-end
-local window, limit = tonumber(ARGV[2]), tonumber(ARGV[3])
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+ACQUIRE_SCRIPT = _PRELUDE + """redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
 if redis.call('ZCARD', KEYS[1]) < limit then
   redis.call('ZADD', KEYS[1], now, ARGV[4])
   redis.call('PEXPIRE', KEYS[1], math.ceil(window * 1000))

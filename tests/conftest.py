@@ -9,6 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import redis
 
 from index.tokenize import cut
 from knowledge_base.models import NATIONAL, Applicability, Article, Citation, Document, FaqEntry, SearchHit
@@ -169,3 +170,14 @@ def wechat_api() -> Iterator[FakeWeChatAPI]:
 def sms_gateway() -> Iterator[FakeTencentSms]:
     with FakeTencentSms("AKIDtaxbot12366", "tencent-secret-key", "1400012366") as server:
         yield server
+
+
+def reachable_redis(url: str) -> redis.Redis:
+    """A client of the real Redis at ``url``; the test fails (never skips) saying so when it is down."""
+    conn = redis.Redis.from_url(url, socket_timeout=2)
+    try:
+        conn.ping()
+    except redis.RedisError as exc:
+        conn.close()
+        pytest.fail(f"Redis is required for these tests but {url} is not reachable: {exc}")
+    return conn

@@ -17,6 +17,7 @@ from channels.rate_limit import RateLimiter, RedisRateLimiter
 from taxbot.app import create_app
 from taxbot.services import Services
 from taxbot.settings import Settings
+from tests.conftest import reachable_redis
 
 # db 5: not used by the other tests (SMS limits and lock store use 0, the scaled e2e test 8)
 REDIS_URL = "redis://127.0.0.1:6379/5"
@@ -157,11 +158,7 @@ def test_429_is_in_the_openapi_document(client):
 
 @pytest.fixture
 def shared_redis() -> Iterator[redis.Redis]:
-    conn = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
-    try:
-        conn.ping()
-    except redis.RedisError as exc:
-        pytest.fail(f"Redis is required for these tests but {REDIS_URL} is not reachable: {exc}")
+    conn = reachable_redis(REDIS_URL)
     yield conn
     conn.close()
 

@@ -17,6 +17,7 @@ from taxbot.settings import Settings
 from tests.channels.conftest import build_app, sms_settings, wechat_settings
 from tests.channels.fakes import wait_until
 from tests.channels.test_limits_and_full_text import CALLBACK, callback
+from tests.conftest import reachable_redis
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -24,11 +25,7 @@ REDIS_URL = "redis://127.0.0.1:6379/0"
 @pytest.fixture
 def client() -> Iterator[redis.Redis]:
     """The real Redis; keys of this test (``taxbot-test:<id>:*``) deleted afterwards."""
-    conn = redis.Redis.from_url(REDIS_URL, socket_timeout=2)
-    try:
-        conn.ping()
-    except redis.RedisError as exc:
-        pytest.fail(f"Redis is required for these tests but {REDIS_URL} is not reachable: {exc}")
+    conn = reachable_redis(REDIS_URL)
     yield conn
     for key in conn.scan_iter("taxbot-test:*"):
         conn.delete(key)

@@ -31,6 +31,15 @@ from tests.conftest import PG_ADMIN_DSN, REPO_ROOT
 from tests.e2e.conftest import _stop, clean_env, free_port, taxbot
 from tests.privacy_plugin import scan_tree
 
+# policy questions answered the same whatever came before in the conversation (test_scaled checks it)
+QUESTIONS = (
+    "小规模纳税人增值税征收率是多少",
+    "个税起征点是多少",
+    "子女教育专项附加扣除每月扣多少",
+    "数电发票怎么开具",
+    "研发费用加计扣除比例是多少",
+    "赡养老人扣除标准",
+)
 READY_TIMEOUT = 900.0  # Rasa replicas import TensorFlow and load the model: minutes on a busy machine
 REDIS_URL = "redis://127.0.0.1:6379/8"
 ADMIN, PASSWORD = "scaled-admin", "Sc4led-Mode-Admin-Pass!"

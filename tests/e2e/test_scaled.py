@@ -22,18 +22,9 @@ from taxbot.settings import Settings
 from taxbot.supervisor import log_tail
 from tests.conftest import REPO_ROOT
 from tests.e2e.conftest import clean_env, free_port
-from tests.e2e.scaled_stack import ADMIN, PASSWORD, REDIS_URL
+from tests.e2e.scaled_stack import ADMIN, PASSWORD, QUESTIONS, REDIS_URL
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
-
-QUESTIONS = (
-    "小规模纳税人增值税征收率是多少",
-    "个税起征点是多少",
-    "子女教育专项附加扣除每月扣多少",
-    "数电发票怎么开具",
-    "研发费用加计扣除比例是多少",
-    "赡养老人扣除标准",
-)
 
 
 def texts(replies: list[dict]) -> list[str]:

@@ -38,18 +38,10 @@ from channels.base import OutboundMessage
 from channels.render import render_text
 from taxbot.conversations.replay import ANSWER, QUEUED, quote
 from taxbot.supervisor import log_tail
-from tests.e2e.scaled_stack import READY_TIMEOUT, REDIS_URL, Scaled, diagnostics
+from tests.e2e.scaled_stack import QUESTIONS, READY_TIMEOUT, REDIS_URL, Scaled, diagnostics
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
 
-QUESTIONS = (  # answered the same whatever came before in the conversation (test_scaled checks it)
-    "小规模纳税人增值税征收率是多少",
-    "个税起征点是多少",
-    "子女教育专项附加扣除每月扣多少",
-    "数电发票怎么开具",
-    "研发费用加计扣除比例是多少",
-    "赡养老人扣除标准",
-)
 LOAD_USERS, LOAD_SECONDS = 20, 20.0
 LOAD_CHANNELS = ["sms"] * 2 + ["wechat"] * 2 + ["web"] * (LOAD_USERS - 4)  # the benchmark's 10 % / 10 %
 FAULT_USERS, FAULT_TURNS = 12, 4

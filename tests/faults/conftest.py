@@ -18,6 +18,18 @@ import psycopg
 import pytest
 import redis
 
+from tests.index.conftest import make_doc
+
+# a two-document knowledge base for the index faults (disk full, damaged files)
+DOCS = [
+    make_doc(
+        "nat-vat",
+        "增值税若干问题的公告",
+        ["小规模纳税人增值税征收率为百分之三。", "一般纳税人进项税额抵扣。"],
+    ),
+    make_doc("nat-env", "环境保护税法", ["应税大气污染物的税额幅度为每污染当量1.2元至12元。"]),
+]
+
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 DEADLINE = 30.0  # seconds: a bound for a server to come up, not a timing assertion
 

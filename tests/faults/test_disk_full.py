@@ -18,20 +18,13 @@ from index.encoder import HashingEncoder
 from index.persistence import current_version
 from knowledge_base.store import open_store
 from tests.conftest import REPO_ROOT
+from tests.faults.conftest import DOCS
 from tests.index.conftest import make_doc
 
 NEW = make_doc(
     "nat-stamp", "印花税若干问题的公告", ["电子合同印花税按合同所载金额计征。"], tax_types=("印花税",)
 )
 QUERY = "电子合同印花税怎么交"
-DOCS = [
-    make_doc(
-        "nat-vat",
-        "增值税若干问题的公告",
-        ["小规模纳税人增值税征收率为百分之三。", "一般纳税人进项税额抵扣。"],
-    ),
-    make_doc("nat-env", "环境保护税法", ["应税大气污染物的税额幅度为每污染当量1.2元至12元。"]),
-]
 
 # The follower's process: load CURRENT, sync under a file-size limit, then again with the limit lifted.
 CHILD = """
