@@ -145,18 +145,23 @@ def _limits(request: Request) -> RateLimits | None:
     return getattr(request.app.state, "rate_limits", None)
 
 
+async def _limit_address(request: Request, which: str) -> None:
+    limits = _limits(request)
+    if limits is None:
+        return
+    limiter: Limiter = getattr(limits, which)
+    if wait := await limiter.aacquire(client_address(request, limits.trusted)):
+        raise too_many(which, wait)
+
+
 async def limit_ip(request: Request) -> None:
     """Dependency of the public taxpayer routes: the per-address limit."""
-    limits = _limits(request)
-    if limits is not None and (wait := await limits.ip.aacquire(client_address(request, limits.trusted))):
-        raise too_many("ip", wait)
+    await _limit_address(request, "ip")
 
 
 async def limit_poll(request: Request) -> None:
     """Dependency of the widget's poll: its own, more generous per-address limit."""
-    limits = _limits(request)
-    if limits is not None and (wait := await limits.poll.aacquire(client_address(request, limits.trusted))):
-        raise too_many("poll", wait)
+    await _limit_address(request, "poll")
 
 
 async def limit_sender(request: Request, sender: str) -> None:
